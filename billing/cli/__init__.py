@@ -1,0 +1,21 @@
+"""The `billing` command line: nouns then verbs, errors that say what to do next.
+
+This package is the one place that wires the components together (ARCHITECTURE.md,
+dependency rule): each command module imports what it drives.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from billing.cli.app import app, run_command
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the `billing` script."""
+    # Command modules register themselves on import.
+    from billing.cli import services  # noqa: F401
+
+    sys.exit(run_command(app))

@@ -1,0 +1,132 @@
+"""Database access: connections per role and the versioned migrations."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+from psycopg import sql
+
+from billing.settings import Settings
+
+GROUP_ROLES = (
+    "billing_loader",
+    "billing_transformer",
+    "billing_renderer",
+    "billing_finance",
+    "billing_auditor",
+    "billing_tenant",
+)
+
+# Serializes concurrent migrators (two test workers, two deploys) on one database.
+_MIGRATION_LOCK_KEY = 7_311_022_001
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def migrations() -> list[Migration]:
+    """The SQL migrations shipped in billing/migrations, in version order."""
+    found = []
+    for entry in resources.files("billing.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            version, _, rest = entry.name.partition("_")
+            found.append(Migration(int(version), rest.removesuffix(".sql"), entry.read_text()))
+    return sorted(found, key=lambda migration: migration.version)
+
+
+def migrate(database_url: str) -> list[str]:
+    """Apply pending migrations in one transaction each; returns the names applied."""
+    applied: list[str] = []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,))
+        try:
+            conn.execute("create schema if not exists meta")
+            conn.execute(
+                """
+                create table if not exists meta.schema_migrations (
+                    version integer primary key,
+                    name text not null,
+                    checksum text not null,
+                    applied_at timestamptz not null default now()
+                )
+                """
+            )
+            done = {
+                version: checksum
+                for version, checksum in conn.execute(
+                    "select version, checksum from meta.schema_migrations"
+                )
+            }
+            for migration in migrations():
+                if migration.version in done:
+                    continue
+                with conn.transaction():
+                    conn.execute(migration.sql.encode())
+                    conn.execute(
+                        "insert into meta.schema_migrations (version, name, checksum)"
+                        " values (%s, %s, %s)",
+                        (migration.version, migration.name, migration.checksum),
+                    )
+                applied.append(f"{migration.version:04d}_{migration.name}")
+        finally:
+            conn.execute("select pg_advisory_unlock(%s)", (_MIGRATION_LOCK_KEY,))
+    return applied
+
+
+def role_url(settings: Settings, owner_url: str, role: str) -> tuple[str, str | None]:
+    """The URL to connect as `role`, and the role to SET at connect (None: log in as it).
+
+    In production each component has its own URL (BILLING_<ROLE>_DATABASE_URL, from Vault).
+    Locally the owner URL is enough: the component switches to its group role at connect,
+    so its grants are exercised all the same.
+    """
+    dedicated = settings.role_database_urls.get(role)
+    if dedicated:
+        return dedicated, None
+    return owner_url, role
+
+
+@contextmanager
+def connect(
+    database_url: str, *, role: str | None = None, autocommit: bool = False
+) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A connection that has switched to `role` (SET ROLE) when one is given."""
+    with psycopg.connect(database_url, autocommit=autocommit) as conn:
+        if role is not None:
+            conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
+            if not autocommit:
+                conn.commit()
+        yield conn
+
+
+def with_database(database_url: str, database: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(database_url)
+    return parts._replace(path="/" + database).geturl()
+
+
+def url_host_options(database_url: str) -> dict[str, str]:
+    """Host, port, user, password and database of a URL (socket directories included)."""
+    parts = urlsplit(database_url)
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    return {
+        "host": query.get("host") or parts.hostname or "localhost",
+        "port": str(query.get("port") or parts.port or 5432),
+        "user": query.get("user") or parts.username or "postgres",
+        "password": query.get("password") or parts.password or "",
+        "dbname": query.get("dbname") or parts.path.lstrip("/") or "postgres",
+    }
