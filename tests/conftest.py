@@ -20,6 +20,7 @@ from psycopg import sql
 
 from billing import db, localservices
 from billing.settings import CHARGE_STREAM, INVOICE_STREAM
+from tests.support.dbt import DbtProject
 
 
 @pytest.fixture(scope="session")
@@ -63,19 +64,30 @@ def _drop_database(server_url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def template_database(server_url: str) -> Iterator[str]:
-    """A migrated database that test databases are copied from."""
+def template_database(server_url: str, dbt_target_path: Path) -> Iterator[str]:
+    """A migrated database, with the Finance catalogues seeded, that tests copy."""
     name = f"billing_template_{uuid.uuid4().hex[:8]}"
     url = _create_database(server_url, name)
     db.migrate(url)
+    DbtProject(url, dbt_target_path).seed()
     yield name
     _drop_database(server_url, name)
 
 
+def worker_name() -> str:
+    """The pytest-xdist worker running this process ("main" without xdist)."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
 @pytest.fixture
 def database_url(server_url: str, template_database: str) -> Iterator[str]:
-    """Owner URL of a fresh, migrated database for this test only."""
-    name = f"billing_test_{uuid.uuid4().hex[:12]}"
+    """Owner URL of a fresh, migrated database for this test only.
+
+    The name is fixed per worker (tests of a worker run one after another), so that dbt sees
+    the same profile from test to test and can reuse its parse of the project.
+    """
+    name = f"billing_test_{worker_name()}"
+    _drop_database(server_url, name)
     url = _create_database(server_url, name, template=template_database)
     yield url
     _drop_database(server_url, name)
@@ -101,3 +113,15 @@ def nats_url(services: localservices.Endpoints) -> Iterator[str]:
     asyncio.run(delete_streams())
     yield services.nats_url
     asyncio.run(delete_streams())
+
+
+@pytest.fixture(scope="session")
+def dbt_target_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One dbt target folder per worker, so dbt can reuse its parse between tests."""
+    return tmp_path_factory.mktemp("dbt-target")
+
+
+@pytest.fixture
+def dbt_project(database_url: str, dbt_target_path: Path) -> DbtProject:
+    """The dbt project bound to this test's database (seeds loaded from the template)."""
+    return DbtProject(database_url, dbt_target_path)

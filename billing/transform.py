@@ -1,0 +1,127 @@
+"""Running the dbt project: environment for profiles.yml, and dbt invocations.
+
+The pricing and invoicing rules live in dbt_project/ (SQL); this module only runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from billing.db import url_host_options
+from billing.errors import BillingError
+from billing.settings import PROJECT_ROOT
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+TRANSFORMER_ROLE = "billing_transformer"
+
+
+class DbtFailedError(BillingError):
+    """A dbt command failed; the message carries the tail of its output."""
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    command: list[str]
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def dbt_executable() -> str:
+    """The dbt of this virtual environment (also when it is not activated)."""
+    candidate = Path(sys.prefix) / "bin" / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def dbt_environment(database_url: str, *, target_path: Path | None = None) -> dict[str, str]:
+    """Environment variables that profiles.yml reads, from a database URL."""
+    options = url_host_options(database_url)
+    environment = {
+        "BILLING_DBT_HOST": options["host"],
+        "BILLING_DBT_PORT": options["port"],
+        "BILLING_DBT_USER": options["user"],
+        "BILLING_DBT_PASSWORD": options["password"],
+        "BILLING_DBT_DBNAME": options["dbname"],
+        "BILLING_DBT_ROLE": TRANSFORMER_ROLE,
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    if target_path is not None:
+        environment["DBT_TARGET_PATH"] = str(target_path)
+        environment["DBT_LOG_PATH"] = str(target_path / "logs")
+    return environment
+
+
+def period_vars(period: str | None) -> list[str]:
+    """The --vars argument for a billing period 'YYYY-MM'."""
+    return ["--vars", json.dumps({"period": period})] if period else []
+
+
+def _checked(result: DbtResult, arguments: list[str], check: bool) -> DbtResult:
+    if check and not result.ok:
+        tail = "\n".join(result.output.strip().splitlines()[-40:])
+        raise DbtFailedError(f"dbt {' '.join(arguments)} failed:\n{tail}")
+    return result
+
+
+def run_dbt(
+    arguments: list[str],
+    database_url: str,
+    *,
+    period: str | None = None,
+    target_path: Path | None = None,
+    check: bool = True,
+) -> DbtResult:
+    """Run one dbt command as a subprocess against `database_url`."""
+    command = [dbt_executable(), *arguments, *period_vars(period)]
+    environment = {**os.environ, **dbt_environment(database_url, target_path=target_path)}
+    completed = subprocess.run(
+        command,
+        cwd=DBT_PROJECT_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    result = DbtResult(command, completed.returncode, completed.stdout + completed.stderr)
+    return _checked(result, arguments, check)
+
+
+def run_dbt_in_process(
+    arguments: list[str],
+    database_url: str,
+    *,
+    period: str | None = None,
+    target_path: Path | None = None,
+    check: bool = True,
+) -> DbtResult:
+    """Run one dbt command in this process (dbtRunner): no interpreter start-up per command.
+
+    It sets the profile's environment variables in os.environ, so one process must not run
+    two of these at once; the test suite uses it, one test at a time per worker.
+    """
+    from dbt.cli.main import dbtRunner  # heavy import, only when used
+
+    os.environ.update(dbt_environment(database_url, target_path=target_path))
+    messages: list[str] = []
+
+    def collect(event: Any) -> None:
+        if event.info.level in ("info", "warn", "error") and event.info.msg:
+            messages.append(str(event.info.msg))
+
+    command = [*arguments, *period_vars(period), "--project-dir", str(DBT_PROJECT_DIR)]
+    outcome = dbtRunner(callbacks=[collect]).invoke(command)
+    if outcome.exception is not None:
+        messages.append(f"{type(outcome.exception).__name__}: {outcome.exception}")
+    result = DbtResult(["dbt", *command], 0 if outcome.success else 1, "\n".join(messages))
+    return _checked(result, arguments, check)

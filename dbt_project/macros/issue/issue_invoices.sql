@@ -1,0 +1,133 @@
+{#- Step (c) of the close (SPEC section 4): issue the drafts of var 'period' in ONE transaction.
+    Run with: dbt run-operation issue_invoices --vars '{period: 2026-10}'
+    after `dbt build` has built the drafts and the blocking checks have passed.
+
+    - serializes on an advisory transaction lock for the period;
+    - refuses drafts that are stale (built for another period, or before another issue ran)
+      and any period with close blockers;
+    - issues every draft with the number the drafts model gave it (INV-YYYYMM-NNNNNN,
+      gapless; UNIQUE (period, seq) backs it up);
+    - appends to billing.issued_invoices, issued_invoice_lines, issued_invoice_events and
+      period_closes, which no model ever rebuilds;
+    - ends with an explicit commit (dbt would roll back otherwise). Any error before it
+      leaves nothing behind. -#}
+{% macro issue_invoices() -%}
+    {{ return(adapter.dispatch('issue_invoices', 'billing')()) }}
+{%- endmacro %}
+
+{% macro postgres__issue_invoices() -%}
+    {%- set period = _period_parts() -%}
+    {%- set label = period['label'] -%}
+    {%- set yyyymm = label | replace('-', '') -%}
+    {%- set drafts = ref('invoice_drafts') -%}
+    {%- set draft_lines = ref('invoice_draft_lines') -%}
+    {%- set invoiceable = ref('int_invoiceable_charges') -%}
+    {%- set close_status = ref('int_period_close_status') -%}
+    {%- set blockers = ref('close_blockers') -%}
+
+    {%- set issue_sql -%}
+    select pg_advisory_xact_lock(hashtext('billing.issue_invoices'), {{ period['number'] }});
+
+    do $issue_guard$
+    declare
+        close_id_seen bigint;
+        blocker_count bigint;
+    begin
+        if exists (select 1 from {{ invoiceable }} where invoice_period <> '{{ label }}')
+            or exists (select 1 from {{ drafts }} where period <> '{{ label }}')
+            or exists (select 1 from {{ blockers }} where period <> '{{ label }}')
+        then
+            raise exception 'the drafts were built for another period than {{ label }}: run the close of {{ label }} again';
+        end if;
+        select last_close_id into close_id_seen from {{ close_status }};
+        if (select coalesce(max(close_id), 0) from billing.period_closes) <> close_id_seen then
+            raise exception 'invoices were issued since the drafts of {{ label }} were built: run the close again';
+        end if;
+        select count(*) into blocker_count from {{ blockers }};
+        if blocker_count > 0 then
+            raise exception 'the close of {{ label }} has % blockers (billing.close_blockers): nothing issued', blocker_count;
+        end if;
+    end
+    $issue_guard$;
+
+    create temporary table issue_plan on commit drop as
+    select
+        drafts.*,
+        coalesce(drafts.replaces_invoice_number, '') as replaces_key
+    from {{ drafts }} as drafts;
+
+    insert into billing.issued_invoices (
+        invoice_number, period, seq, tenant_id, currency, subtotal, total, line_count,
+        issued_at, replaces_invoice_number
+    )
+    select
+        invoice_number, period, seq, tenant_id, currency, subtotal, total, line_count,
+        now(), replaces_invoice_number
+    from issue_plan
+    order by seq;
+
+    insert into billing.issued_invoice_lines (
+        invoice_number, line_number, tenant_id, line_type, description, usage_period,
+        operator_id, direction, account_tier, rule_id, fee_id, quantity, unit_price, amount,
+        service_start, service_end, period_days
+    )
+    select
+        plan.invoice_number, lines.line_number, lines.tenant_id, lines.line_type,
+        lines.description, lines.usage_period, lines.operator_id, lines.direction,
+        lines.account_tier, lines.rule_id, lines.fee_id, lines.quantity, lines.unit_price,
+        lines.amount, lines.service_start, lines.service_end, lines.period_days
+    from {{ draft_lines }} as lines
+    inner join issue_plan as plan
+        on
+            lines.tenant_id = plan.tenant_id
+            and coalesce(lines.replaces_invoice_number, '') = plan.replaces_key
+    order by plan.invoice_number, lines.line_number;
+
+    insert into billing.issued_invoice_events (event_id, invoice_number, line_number, tenant_id)
+    select charges.event_id, plan.invoice_number, lines.line_number, charges.tenant_id
+    from {{ invoiceable }} as charges
+    inner join issue_plan as plan
+        on
+            charges.tenant_id = plan.tenant_id
+            and coalesce(charges.replaces_invoice_number, '') = plan.replaces_key
+    inner join {{ draft_lines }} as lines
+        on
+            charges.tenant_id = lines.tenant_id
+            and coalesce(charges.replaces_invoice_number, '') = coalesce(lines.replaces_invoice_number, '')
+            and charges.usage_period = lines.usage_period
+            and charges.rule_id = lines.rule_id
+            and lines.line_type <> 'subscription'
+    order by charges.event_id;
+
+    do $issue_check$
+    begin
+        if (select coalesce(sum(event_count), 0) from issue_plan)
+            <> (select count(*) from billing.issued_invoice_events as issued
+                where issued.invoice_number in (select invoice_number from issue_plan))
+        then
+            raise exception 'issue of {{ label }}: events recorded do not match the drafts; nothing issued';
+        end if;
+    end
+    $issue_check$;
+
+    insert into billing.period_closes (period, kind, closed_at, invoice_count, event_count)
+    select
+        '{{ label }}',
+        case when status.is_closed then 'replacement' else 'close' end,
+        now(),
+        (select count(*) from issue_plan),
+        (select coalesce(sum(event_count), 0) from issue_plan)
+    from (
+        select exists (
+            select 1 from billing.period_closes
+            where period = '{{ label }}' and kind = 'close'
+        ) as is_closed
+    ) as status
+    where not status.is_closed or exists (select 1 from issue_plan);
+
+    commit;
+    {%- endset -%}
+
+    {%- do run_query(issue_sql) -%}
+    {{ log('issue_invoices ' ~ label ~ ': committed', info=true) }}
+{%- endmacro %}

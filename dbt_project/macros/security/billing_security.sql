@@ -1,0 +1,34 @@
+{#- Post-hook of every model (dbt_project.yml). SPEC section 5:
+    - tables: row-level security enabled and FORCED (even the owner needs a policy), with
+      policies per role and command: the transformer (owner, rebuilds them) all commands; the
+      renderer, Finance and auditors read every row; tenants read their own rows of models
+      whose meta says tenant_facing (column tenant_id), and no rows of any other model.
+    - views: security_invoker, so the policies of the tables they read apply to the reader.
+    Runs inside the model's transaction, so no build leaves a table without its policies. -#}
+{% macro billing_security() -%}
+    {{ return(adapter.dispatch('billing_security', 'billing')()) }}
+{%- endmacro %}
+
+{% macro default__billing_security() -%}
+    {#- Engines without row-level security rely on the warehouse's own grants. -#}
+{%- endmacro %}
+
+{% macro postgres__billing_security() -%}
+    {%- if model.config.materialized == 'view' -%}
+        alter view {{ this }} set (security_invoker = true)
+    {%- elif model.config.materialized in ('table', 'incremental') -%}
+        alter table {{ this }} enable row level security;
+        alter table {{ this }} force row level security;
+        drop policy if exists transformer_all on {{ this }};
+        create policy transformer_all on {{ this }} for all to billing_transformer
+            using (true) with check (true);
+        drop policy if exists readers_select_all on {{ this }};
+        create policy readers_select_all on {{ this }} for select
+            to billing_renderer, billing_finance, billing_auditor using (true);
+        drop policy if exists tenant_select_own on {{ this }};
+        {%- if model.config.get('meta', {}).get('tenant_facing') %}
+        create policy tenant_select_own on {{ this }} for select to billing_tenant
+            using (tenant_id = billing.current_tenant_id())
+        {%- endif %}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,33 @@
+{#- Events on an issued invoice that is not void: billed, and never billed again. -#}
+{{ config(materialized='view') }}
+
+with
+
+issued_invoice_events as (
+
+    select * from {{ source('issued', 'issued_invoice_events') }}
+
+),
+
+invoice_voids as (
+
+    select * from {{ source('issued', 'invoice_voids') }}
+
+),
+
+billed as (
+
+    select
+        issued_invoice_events.event_id,
+        issued_invoice_events.invoice_number,
+        issued_invoice_events.line_number
+    from issued_invoice_events
+    where not exists (
+        select 1
+        from invoice_voids
+        where invoice_voids.invoice_number = issued_invoice_events.invoice_number
+    )
+
+)
+
+select * from billed

@@ -1,0 +1,266 @@
+{#- One row per billable event (duplicates removed): its tier, pricing rule and operator cost
+    in force on its UTC date, and the exact amounts; or the reason it cannot be priced.
+
+    Incremental, so a run costs in proportion to what changed:
+      - new events (landed since the last run) are always priced;
+      - when the pricing inputs changed (checksum of accounts, tiers, rules, costs), every
+        event not on a non-void issued invoice is repriced: the open period in full, late
+        events, unpriced events;
+      - events of voided invoices are repriced every run, so a replacement uses the current
+        catalogues.
+    Events on a non-void issued invoice keep the pricing they were billed with (full_refresh is
+    off: a --full-refresh never reprices billed events). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        full_refresh=false,
+        on_schema_change='fail',
+        indexes=[
+            {'columns': ['event_id'], 'unique': True},
+            {'columns': ['stream_sequence']},
+        ],
+    )
+}}
+
+-- depends_on: {{ ref('int_billed_events') }}
+
+{%- set reprice_open_events = false -%}
+{%- if is_incremental() and execute -%}
+    {%- set checksums = run_query(
+        "select (select checksum from " ~ ref('int_pricing_inputs_checksum') ~ "),"
+        ~ " (select pricing_checksum from " ~ this
+        ~ " order by stream_sequence desc limit 1)"
+    ) -%}
+    {%- set reprice_open_events = checksums.rows[0][0] != checksums.rows[0][1] -%}
+{%- endif %}
+
+with
+
+events as (
+
+    select * from {{ ref('stg_raw__message_charged') }}
+    where not is_duplicate
+
+),
+
+accounts as (
+
+    select * from {{ ref('stg_ref__accounts') }}
+
+),
+
+account_tier_ranges as (
+
+    select * from {{ ref('int_account_tier_ranges') }}
+
+),
+
+pricing_rules as (
+
+    select * from {{ ref('stg_catalogue__pricing_rules') }}
+
+),
+
+operator_costs as (
+
+    select * from {{ ref('stg_catalogue__operator_costs') }}
+
+),
+
+pricing_inputs as (
+
+    select checksum from {{ ref('int_pricing_inputs_checksum') }}
+
+),
+
+{% if is_incremental() %}
+
+billed_events as (
+
+    select event_id from {{ ref('int_billed_events') }}
+
+),
+
+already_priced as (
+
+    select coalesce(max(stream_sequence), 0) as max_stream_sequence from {{ this }}
+
+),
+
+new_events as (
+
+    select events.*
+    from events
+    where events.stream_sequence > (select max_stream_sequence from already_priced)
+
+),
+
+repriced_events as (
+
+    select events.*
+    from events
+    where
+        events.stream_sequence <= (select max_stream_sequence from already_priced)
+        {% if not reprice_open_events %}
+        and events.event_id in (
+            select issued_invoice_events.event_id
+            from {{ source('issued', 'issued_invoice_events') }} as issued_invoice_events
+            inner join {{ source('issued', 'invoice_voids') }} as invoice_voids
+                on issued_invoice_events.invoice_number = invoice_voids.invoice_number
+        )
+        {% endif %}
+        and not exists (
+            select 1 from billed_events where billed_events.event_id = events.event_id
+        )
+
+),
+
+events_to_price as (
+
+    select * from new_events
+    union all
+    select * from repriced_events
+
+),
+
+{% else %}
+
+events_to_price as (
+
+    select * from events
+
+),
+
+{% endif %}
+
+with_account as (
+
+    select
+        events_to_price.*,
+        accounts.currency,
+        accounts.tenant_id is not null as has_account
+    from events_to_price
+    left join accounts
+        on events_to_price.tenant_id = accounts.tenant_id
+
+),
+
+with_tier as (
+
+    select
+        with_account.*,
+        account_tier_ranges.account_tier
+    from with_account
+    left join account_tier_ranges
+        on
+            with_account.tenant_id = account_tier_ranges.tenant_id
+            and with_account.occurred_on >= account_tier_ranges.valid_from
+            and (
+                account_tier_ranges.valid_to is null
+                or with_account.occurred_on < account_tier_ranges.valid_to
+            )
+
+),
+
+with_rule as (
+
+    select
+        with_tier.*,
+        pricing_rules.rule_id,
+        pricing_rules.unit_price
+    from with_tier
+    left join pricing_rules
+        on
+            with_tier.account_tier = pricing_rules.account_tier
+            and with_tier.operator_id = pricing_rules.operator_id
+            and with_tier.direction = pricing_rules.direction
+            and with_tier.currency = pricing_rules.currency
+            and with_tier.occurred_on >= pricing_rules.effective_from
+            and (
+                pricing_rules.effective_to is null
+                or with_tier.occurred_on < pricing_rules.effective_to
+            )
+
+),
+
+with_cost as (
+
+    select
+        with_rule.*,
+        operator_costs.cost_id,
+        operator_costs.unit_cost
+    from with_rule
+    left join operator_costs
+        on
+            with_rule.operator_id = operator_costs.operator_id
+            and with_rule.direction = operator_costs.direction
+            and with_rule.currency = operator_costs.currency
+            and with_rule.occurred_on >= operator_costs.effective_from
+            and (
+                operator_costs.effective_to is null
+                or with_rule.occurred_on < operator_costs.effective_to
+            )
+
+),
+
+classified as (
+
+    select
+        with_cost.*,
+        case
+            when not has_account then 'unknown_account'
+            when account_tier is null then 'no_tier'
+            when rule_id is null then 'no_rule'
+            when cost_id is null then 'no_cost'
+        end as unpriced_reason
+    from with_cost
+
+),
+
+amounts as (
+
+    select
+        classified.*,
+        case when unpriced_reason is null then segments * unit_price end as amount,
+        case when unpriced_reason is null then segments * unit_cost end as cost_amount
+    from classified
+
+),
+
+final as (
+
+    select
+        event_id,
+        stream_sequence,
+        tenant_id,
+        occurred_at,
+        occurred_on,
+        period,
+        operator_id,
+        direction,
+        segments,
+        currency,
+        account_tier,
+        rule_id,
+        cast(unit_price as {{ dbt.type_numeric() }}) as unit_price,
+        cast(amount as {{ dbt.type_numeric() }}) as amount,
+        cost_id,
+        cast(unit_cost as {{ dbt.type_numeric() }}) as unit_cost,
+        cast(cost_amount as {{ dbt.type_numeric() }}) as cost_amount,
+        cast(amount - cost_amount as {{ dbt.type_numeric() }}) as margin,
+        cast(
+            case
+                when amount <> 0 then {{ round_half_up('(amount - cost_amount) / amount', 6) }}
+            end
+            as {{ dbt.type_numeric() }}
+        ) as margin_pct,
+        unpriced_reason,
+        (select checksum from pricing_inputs) as pricing_checksum,
+        {{ run_started_literal() }} as priced_at
+    from amounts
+
+)
+
+select * from final

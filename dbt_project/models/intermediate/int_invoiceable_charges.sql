@@ -1,0 +1,106 @@
+{#- One row per priced event that the close of the run's period puts on an invoice, with the
+    draft it goes to (regular, or the replacement of a voided invoice) and its line key.
+
+    - Period not closed yet: every priced event of the period, and every priced event of an
+      earlier month (late usage), that is on no non-void issued invoice.
+    - Period already closed: only the events of its voided invoices that await a replacement,
+      minus those billed on another non-void invoice (SPEC section 4, re-close).
+    The issue step (macro issue_invoices) records exactly these rows in
+    billing.issued_invoice_events, so every billed event leads to one invoice line. -#}
+with
+
+priced_charges as (
+
+    select * from {{ ref('int_charges_priced') }}
+    where unpriced_reason is null and period <= {{ period_label() }}
+
+),
+
+billed_events as (
+
+    select * from {{ ref('int_billed_events') }}
+
+),
+
+close_status as (
+
+    select * from {{ ref('int_period_close_status') }}
+
+),
+
+voids_awaiting_replacement as (
+
+    select * from {{ ref('int_voids_awaiting_replacement') }}
+    where period = {{ period_label() }}
+
+),
+
+issued_invoice_events as (
+
+    select * from {{ source('issued', 'issued_invoice_events') }}
+
+),
+
+unbilled_charges as (
+
+    select priced_charges.*
+    from priced_charges
+    where not exists (
+        select 1 from billed_events where billed_events.event_id = priced_charges.event_id
+    )
+
+),
+
+regular_charges as (
+
+    select
+        unbilled_charges.*,
+        cast(null as {{ dbt.type_string() }}) as replaces_invoice_number
+    from unbilled_charges
+    where not (select is_closed from close_status)
+
+),
+
+replacement_charges as (
+
+    select
+        unbilled_charges.*,
+        voids_awaiting_replacement.invoice_number as replaces_invoice_number
+    from voids_awaiting_replacement
+    inner join issued_invoice_events
+        on voids_awaiting_replacement.invoice_number = issued_invoice_events.invoice_number
+    inner join unbilled_charges
+        on issued_invoice_events.event_id = unbilled_charges.event_id
+
+),
+
+invoiceable as (
+
+    select * from regular_charges
+    union all
+    select * from replacement_charges
+
+),
+
+final as (
+
+    select
+        event_id,
+        tenant_id,
+        replaces_invoice_number,
+        {{ period_label() }} as invoice_period,
+        case when period = {{ period_label() }} then 'usage' else 'late_usage' end as line_type,
+        period as usage_period,
+        operator_id,
+        direction,
+        account_tier,
+        currency,
+        rule_id,
+        unit_price,
+        segments,
+        amount
+    from invoiceable
+
+)
+
+select * from final

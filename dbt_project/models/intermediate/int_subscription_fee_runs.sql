@@ -1,0 +1,51 @@
+{#- Partial-first-month proration (SPEC section 4): the period's active days of an account are
+    split into runs of consecutive days with the same tier and the same fee row; each run of
+    n days in a month of D days bills round_half_up(monthly_fee * n / D, 2). -#}
+with
+
+active_days as (
+
+    select * from {{ ref('int_account_active_days') }}
+    where coverage_gap is null
+
+),
+
+islands as (
+
+    select
+        active_days.*,
+        day_of_period - row_number() over (
+            partition by tenant_id, account_tier, fee_id order by day
+        ) as run_key
+    from active_days
+
+),
+
+runs as (
+
+    select
+        tenant_id,
+        period,
+        currency,
+        account_tier,
+        fee_id,
+        monthly_fee,
+        min(day) as service_start,
+        max(day) as service_end,
+        count(*) as active_days
+    from islands
+    group by tenant_id, period, currency, account_tier, fee_id, monthly_fee, run_key
+
+),
+
+final as (
+
+    select
+        runs.*,
+        {{ period_days() }} as period_days,
+        {{ round_half_up('monthly_fee * active_days / ' ~ period_days(), 2) }} as amount
+    from runs
+
+)
+
+select * from final

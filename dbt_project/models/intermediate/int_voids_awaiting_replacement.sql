@@ -1,0 +1,38 @@
+{#- Voided invoices that require a replacement and have none yet (any period). -#}
+{{ config(materialized='view') }}
+
+with
+
+invoice_voids as (
+
+    select * from {{ source('issued', 'invoice_voids') }}
+
+),
+
+issued_invoices as (
+
+    select * from {{ source('issued', 'issued_invoices') }}
+
+),
+
+awaiting as (
+
+    select
+        invoice_voids.invoice_number,
+        invoice_voids.tenant_id,
+        voided.period,
+        invoice_voids.voided_at
+    from invoice_voids
+    inner join issued_invoices as voided
+        on invoice_voids.invoice_number = voided.invoice_number
+    where
+        invoice_voids.replacement = 'required'
+        and not exists (
+            select 1
+            from issued_invoices as replacements
+            where replacements.replaces_invoice_number = invoice_voids.invoice_number
+        )
+
+)
+
+select * from awaiting

@@ -1,0 +1,224 @@
+{#- One row per line of a draft invoice of the run's period: what the issue step will append
+    to billing.issued_invoice_lines. Key: (tenant_id, draft_kind, replaces_invoice_number,
+    line_number).
+    - subscription lines: one per run of active days (int_subscription_fee_runs)
+    - usage lines: one per (operator_id, direction, rule_id) of the period's events
+    - late_usage lines: one per (usage month, operator_id, direction, rule_id) of earlier months
+    Usage amounts are round_half_up(quantity * unit_price, 2). -#}
+with
+
+close_status as (
+
+    select * from {{ ref('int_period_close_status') }}
+
+),
+
+voids_awaiting_replacement as (
+
+    select * from {{ ref('int_voids_awaiting_replacement') }}
+    where period = {{ period_label() }}
+
+),
+
+subscription_fee_runs as (
+
+    select * from {{ ref('int_subscription_fee_runs') }}
+
+),
+
+invoiceable_charges as (
+
+    select * from {{ ref('int_invoiceable_charges') }}
+
+),
+
+regular_subscriptions as (
+
+    select
+        subscription_fee_runs.*,
+        cast(null as {{ dbt.type_string() }}) as replaces_invoice_number
+    from subscription_fee_runs
+    where not (select is_closed from close_status)
+
+),
+
+replacement_subscriptions as (
+
+    select
+        subscription_fee_runs.*,
+        voids_awaiting_replacement.invoice_number as replaces_invoice_number
+    from subscription_fee_runs
+    inner join voids_awaiting_replacement
+        on subscription_fee_runs.tenant_id = voids_awaiting_replacement.tenant_id
+
+),
+
+subscription_lines as (
+
+    select
+        tenant_id,
+        replaces_invoice_number,
+        currency,
+        'subscription' as line_type,
+        period as usage_period,
+        cast(null as {{ dbt.type_string() }}) as operator_id,
+        cast(null as {{ dbt.type_string() }}) as direction,
+        account_tier,
+        cast(null as {{ dbt.type_string() }}) as rule_id,
+        fee_id,
+        cast(active_days as {{ dbt.type_bigint() }}) as quantity,
+        cast(monthly_fee as {{ dbt.type_numeric() }}) as unit_price,
+        amount,
+        service_start,
+        service_end,
+        period_days,
+        0 as event_count
+    from regular_subscriptions
+    union all
+    select
+        tenant_id,
+        replaces_invoice_number,
+        currency,
+        'subscription' as line_type,
+        period as usage_period,
+        cast(null as {{ dbt.type_string() }}) as operator_id,
+        cast(null as {{ dbt.type_string() }}) as direction,
+        account_tier,
+        cast(null as {{ dbt.type_string() }}) as rule_id,
+        fee_id,
+        cast(active_days as {{ dbt.type_bigint() }}) as quantity,
+        cast(monthly_fee as {{ dbt.type_numeric() }}) as unit_price,
+        amount,
+        service_start,
+        service_end,
+        period_days,
+        0 as event_count
+    from replacement_subscriptions
+
+),
+
+usage_quantities as (
+
+    select
+        tenant_id,
+        replaces_invoice_number,
+        currency,
+        line_type,
+        usage_period,
+        operator_id,
+        direction,
+        account_tier,
+        rule_id,
+        unit_price,
+        sum(segments) as quantity,
+        count(*) as event_count
+    from invoiceable_charges
+    group by
+        tenant_id,
+        replaces_invoice_number,
+        currency,
+        line_type,
+        usage_period,
+        operator_id,
+        direction,
+        account_tier,
+        rule_id,
+        unit_price
+
+),
+
+usage_lines as (
+
+    select
+        tenant_id,
+        replaces_invoice_number,
+        currency,
+        line_type,
+        usage_period,
+        operator_id,
+        direction,
+        account_tier,
+        rule_id,
+        cast(null as {{ dbt.type_string() }}) as fee_id,
+        cast(quantity as {{ dbt.type_bigint() }}) as quantity,
+        cast(unit_price as {{ dbt.type_numeric() }}) as unit_price,
+        {{ round_half_up('quantity * unit_price', 2) }} as amount,
+        cast(null as date) as service_start,
+        cast(null as date) as service_end,
+        cast(null as {{ dbt.type_int() }}) as period_days,
+        event_count
+    from usage_quantities
+
+),
+
+all_lines as (
+
+    select * from subscription_lines
+    union all
+    select * from usage_lines
+
+),
+
+numbered as (
+
+    select
+        all_lines.*,
+        row_number() over (
+            partition by tenant_id, replaces_invoice_number
+            order by
+                case line_type when 'subscription' then 1 when 'usage' then 2 else 3 end,
+                usage_period,
+                service_start,
+                operator_id,
+                direction,
+                rule_id
+        ) as line_number
+    from all_lines
+
+),
+
+final as (
+
+    select
+        tenant_id,
+        case when replaces_invoice_number is null then 'regular' else 'replacement' end
+            as draft_kind,
+        replaces_invoice_number,
+        {{ period_label() }} as period,
+        line_number,
+        line_type,
+        case line_type
+            when 'subscription' then {{ dbt.concat([
+                "'Subscription, '", "account_tier", "' tier, '",
+                date_text('service_start'), "' to '", date_text('service_end'),
+                "' ('", "cast(quantity as " ~ dbt.type_string() ~ ")", "'/'",
+                "cast(period_days as " ~ dbt.type_string() ~ ")", "' days)'",
+            ]) }}
+            when 'usage' then {{ dbt.concat([
+                "'Messages '", "direction", "' via '", "operator_id",
+                "' (rule '", "rule_id", "')'",
+            ]) }}
+            else {{ dbt.concat([
+                "'Late usage '", "usage_period", "': messages '", "direction",
+                "' via '", "operator_id", "' (rule '", "rule_id", "')'",
+            ]) }}
+        end as description,
+        usage_period,
+        operator_id,
+        direction,
+        account_tier,
+        rule_id,
+        fee_id,
+        quantity,
+        unit_price,
+        amount,
+        currency,
+        service_start,
+        service_end,
+        period_days,
+        event_count
+    from numbered
+
+)
+
+select * from final

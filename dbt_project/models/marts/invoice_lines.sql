@@ -1,0 +1,46 @@
+{#- One row per line of an issued invoice, with the invoice's derived status.
+    Key: (invoice_number, line_number). A view over the append-only issued tables. -#}
+{{ config(materialized='view') }}
+
+with
+
+issued_invoice_lines as (
+
+    select * from {{ source('issued', 'issued_invoice_lines') }}
+
+),
+
+invoice_voids as (
+
+    select * from {{ source('issued', 'invoice_voids') }}
+
+),
+
+final as (
+
+    select
+        issued_invoice_lines.invoice_number,
+        issued_invoice_lines.line_number,
+        issued_invoice_lines.tenant_id,
+        issued_invoice_lines.line_type,
+        issued_invoice_lines.description,
+        issued_invoice_lines.usage_period,
+        issued_invoice_lines.operator_id,
+        issued_invoice_lines.direction,
+        issued_invoice_lines.account_tier,
+        issued_invoice_lines.rule_id,
+        issued_invoice_lines.fee_id,
+        issued_invoice_lines.quantity,
+        issued_invoice_lines.unit_price,
+        issued_invoice_lines.amount,
+        issued_invoice_lines.service_start,
+        issued_invoice_lines.service_end,
+        issued_invoice_lines.period_days,
+        case when invoice_voids.invoice_number is null then 'issued' else 'void' end as status
+    from issued_invoice_lines
+    left join invoice_voids
+        on issued_invoice_lines.invoice_number = invoice_voids.invoice_number
+
+)
+
+select * from final

@@ -1,0 +1,41 @@
+{#- One row per issued invoice, with its status derived from the voids (never stored).
+    Key: invoice_number. A view over the append-only issued tables. -#}
+{{ config(materialized='view') }}
+
+with
+
+issued_invoices as (
+
+    select * from {{ source('issued', 'issued_invoices') }}
+
+),
+
+invoice_voids as (
+
+    select * from {{ source('issued', 'invoice_voids') }}
+
+),
+
+final as (
+
+    select
+        issued_invoices.invoice_number,
+        issued_invoices.tenant_id,
+        issued_invoices.period,
+        issued_invoices.currency,
+        issued_invoices.subtotal,
+        issued_invoices.total,
+        issued_invoices.line_count,
+        issued_invoices.issued_at,
+        case when invoice_voids.invoice_number is null then 'issued' else 'void' end as status,
+        issued_invoices.replaces_invoice_number,
+        invoice_voids.voided_at,
+        invoice_voids.reason as void_reason,
+        invoice_voids.replacement as void_replacement
+    from issued_invoices
+    left join invoice_voids
+        on issued_invoices.invoice_number = invoice_voids.invoice_number
+
+)
+
+select * from final

@@ -1,0 +1,38 @@
+{#- One row per billable event that could be priced. Key: event_id. A view over
+    int_charges_priced (security_invoker: its row-level security applies to the reader). -#}
+{{ config(materialized='view') }}
+
+with
+
+charges as (
+
+    select * from {{ ref('int_charges_priced') }}
+    where unpriced_reason is null
+
+),
+
+final as (
+
+    select
+        event_id,
+        tenant_id,
+        occurred_at,
+        period,
+        account_tier,
+        operator_id,
+        direction,
+        segments,
+        currency,
+        rule_id,
+        unit_price,
+        amount,
+        cost_id,
+        unit_cost,
+        cost_amount,
+        margin,
+        margin_pct
+    from charges
+
+)
+
+select * from final

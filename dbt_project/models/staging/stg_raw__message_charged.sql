@@ -1,0 +1,93 @@
+{#- One row per landed stream message, typed, with its duplicate status.
+    Incremental on the stream sequence: each run reads only messages landed since the last.
+    The earliest stream sequence of an event_id is the one billed; later ones are duplicates
+    (kept here, never priced; conflicting payloads listed in billing.charge_conflicts). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        indexes=[
+            {'columns': ['stream_sequence'], 'unique': True},
+            {'columns': ['event_id']},
+        ],
+    )
+}}
+
+with
+
+landed as (
+
+    select * from {{ source('raw', 'message_charged') }}
+    {% if is_incremental() %}
+    where stream_sequence > (select coalesce(max(stream_sequence), 0) from {{ this }})
+    {% endif %}
+
+),
+
+first_in_batch as (
+
+    select
+        landed.*,
+        {{ first_occurrence('event_id', 'stream_sequence') }} as batch_first_stream_sequence
+    from landed
+
+),
+
+{% if is_incremental() %}
+first_in_earlier_runs as (
+
+    select
+        event_id,
+        min(stream_sequence) as first_stream_sequence
+    from {{ this }}
+    where
+        not is_duplicate
+        and event_id in (select event_id from landed)
+    group by event_id
+
+),
+{% endif %}
+
+with_first_occurrence as (
+
+    select
+        first_in_batch.*,
+        {% if is_incremental() %}
+        coalesce(
+            first_in_earlier_runs.first_stream_sequence,
+            first_in_batch.batch_first_stream_sequence
+        ) as first_stream_sequence
+        {% else %}
+        first_in_batch.batch_first_stream_sequence as first_stream_sequence
+        {% endif %}
+    from first_in_batch
+    {% if is_incremental() %}
+    left join first_in_earlier_runs
+        on first_in_batch.event_id = first_in_earlier_runs.event_id
+    {% endif %}
+
+),
+
+final as (
+
+    select
+        stream_sequence,
+        event_id,
+        first_stream_sequence,
+        stream_sequence <> first_stream_sequence as is_duplicate,
+        tenant_id,
+        message_id,
+        operator_id,
+        direction,
+        segments,
+        country,
+        occurred_at,
+        {{ utc_date('occurred_at') }} as occurred_on,
+        {{ month_label(utc_date('occurred_at')) }} as period,
+        landed_at
+    from with_first_occurrence
+
+)
+
+select * from final

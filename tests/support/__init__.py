@@ -1,0 +1,1 @@
+"""Test helpers shared by the suites: data builders and a dbt runner bound to a test database."""

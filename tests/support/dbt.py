@@ -1,0 +1,43 @@
+"""A dbt runner bound to one test database: seed, build, issue, as the close does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from billing.transform import DbtResult, run_dbt_in_process
+
+
+@dataclass
+class DbtProject:
+    database_url: str
+    target_path: Path
+
+    def run(self, *arguments: str, period: str | None = None, check: bool = True) -> DbtResult:
+        return run_dbt_in_process(
+            list(arguments),
+            self.database_url,
+            period=period,
+            target_path=self.target_path,
+            check=check,
+        )
+
+    def seed(self, period: str | None = None) -> DbtResult:
+        return self.run("seed", period=period)
+
+    def build_models(self, period: str) -> DbtResult:
+        """Models only (no data tests): what most semantic tests need, fast."""
+        return self.run("run", period=period)
+
+    def build(self, period: str, *extra: str, check: bool = True) -> DbtResult:
+        """Seeds, models, data tests and unit tests: the close's step (a)+(b) in dbt."""
+        return self.run("build", *extra, period=period, check=check)
+
+    def issue(self, period: str, check: bool = True) -> DbtResult:
+        """The close's step (c): one transaction (macro issue_invoices)."""
+        return self.run("run-operation", "issue_invoices", period=period, check=check)
+
+    def close(self, period: str) -> None:
+        """Models then issue, without the data tests (those are covered by their own tests)."""
+        self.build_models(period)
+        self.issue(period)
