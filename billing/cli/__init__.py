@@ -16,6 +16,9 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Entry point of the `billing` script."""
     # Command modules register themselves on import.
-    from billing.cli import services  # noqa: F401
+    from billing.cli import (
+        documents,  # noqa: F401
+        services,  # noqa: F401
+    )
 
     sys.exit(run_command(app))
