@@ -19,3 +19,7 @@ class ImportRefusedError(BillingError):
 
 class PermissionRefusedError(BillingError):
     """The database refused the caller's role the operation."""
+
+
+class PublishError(BillingError):
+    """Events could not be published (no server, no stream, refused messages)."""

@@ -1,0 +1,198 @@
+"""Publish charge events to JetStream as they are, counting what the server stored.
+
+Each payload is published byte for byte; `Nats-Msg-Id` is set to its `event_id` when the
+payload is a JSON object with a string `event_id`, so the stream's duplicate window drops a
+re-publish and says so in the ack (`"duplicate": true`). Publishes are asynchronous with a
+bounded number of acks in flight: one reply subscription counts every ack, no request
+round trip per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import nats
+import nats.errors
+import orjson
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from billing.errors import PublishError
+from billing.settings import CHARGE_SUBJECT
+from billing.streams import ensure_streams
+
+DEFAULT_MAX_IN_FLIGHT: Final = 20_000
+MAX_ERRORS_KEPT: Final = 20
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class PublishReport:
+    """What the server said about each publish."""
+
+    sent: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    skipped_blank: int = 0
+    without_msg_id: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def unacknowledged(self) -> int:
+        """Publishes the server never answered (timeout)."""
+        return self.sent - self.stored - self.duplicates - self.failed
+
+    def _error(self, text: str) -> None:
+        self.failed += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(text)
+
+
+def msg_id_of(payload: bytes) -> str | None:
+    """The event_id of a payload, when it is a JSON object with a non-empty string event_id."""
+    try:
+        event = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    if type(event) is dict:
+        event_id = event.get("event_id")
+        if type(event_id) is str and event_id.strip() and "\n" not in event_id:
+            return event_id
+    return None
+
+
+def read_lines(path: Path) -> Iterable[bytes]:
+    """The lines of a JSONL file, without their line ends, as bytes."""
+    with path.open("rb") as file:
+        for line in file:
+            yield line.rstrip(b"\r\n")
+
+
+class _AckCounter:
+    """Counts the acks of one publishing run, and lets the publisher wait for room."""
+
+    def __init__(self, report: PublishReport, max_in_flight: int) -> None:
+        self.report = report
+        self.acked = 0
+        self.room = asyncio.Event()
+        self.room.set()
+        self.all_acked = asyncio.Event()
+        self._low_water = max_in_flight // 2
+        self.done_sending = False
+
+    async def on_ack(self, msg: Msg) -> None:
+        report = self.report
+        self.acked += 1
+        data = msg.data
+        if not data:
+            status = (msg.headers or {}).get("Status", "")
+            line = msg.subject.rsplit(".", 1)[-1]
+            if status == "503":
+                report._error(f"line {line}: no stream captures the subject (no responders)")
+            else:
+                report._error(f"line {line}: status {status or 'empty reply'}")
+        elif b'"error"' in data:
+            line = msg.subject.rsplit(".", 1)[-1]
+            detail = orjson.loads(data).get("error", {}).get("description", data.decode())
+            report._error(f"line {line}: {detail}")
+        elif b'"duplicate"' in data and orjson.loads(data).get("duplicate") is True:
+            report.duplicates += 1
+        else:
+            report.stored += 1
+        if report.sent - self.acked <= self._low_water:
+            self.room.set()
+        if self.done_sending and self.acked >= report.sent:
+            self.all_acked.set()
+
+
+async def publish_payloads(
+    nats_url: str,
+    payloads: Iterable[bytes],
+    *,
+    subject: str = CHARGE_SUBJECT,
+    duplicate_window_seconds: float = 120.0,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    ack_timeout_seconds: float = 30.0,
+    with_msg_id: bool = True,
+    on_progress: Progress | None = None,
+) -> PublishReport:
+    """Publish every non-blank payload to `subject`; the report counts the server's answers."""
+    report = PublishReport()
+    counter = _AckCounter(report, max_in_flight)
+    started = time.monotonic()
+    try:
+        nc = await nats.connect(nats_url, name="billing-publish", max_reconnect_attempts=3)
+    except (nats.errors.NoServersError, OSError, TimeoutError) as error:
+        raise PublishError(
+            f"cannot connect to NATS at {nats_url}: {error}; run `billing up` or set "
+            "BILLING_NATS_URL"
+        ) from error
+    try:
+        await ensure_streams(nc.jetstream(), duplicate_window_seconds)
+        prefix = nc.new_inbox() + "."
+        await nc.subscribe(
+            prefix + "*",
+            cb=counter.on_ack,
+            pending_msgs_limit=4 * max_in_flight,
+            pending_bytes_limit=0,
+        )
+        await _send_all(
+            nc, payloads, subject, prefix, report, counter, max_in_flight, with_msg_id, on_progress
+        )
+        counter.done_sending = True
+        if counter.acked < report.sent:
+            await nc.flush()
+            with contextlib.suppress(TimeoutError):  # reported as unacknowledged
+                await asyncio.wait_for(counter.all_acked.wait(), timeout=ack_timeout_seconds)
+    finally:
+        await nc.close()
+        report.seconds = time.monotonic() - started
+    return report
+
+
+async def _send_all(
+    nc: Client,
+    payloads: Iterable[bytes],
+    subject: str,
+    prefix: str,
+    report: PublishReport,
+    counter: _AckCounter,
+    max_in_flight: int,
+    with_msg_id: bool,
+    on_progress: Progress | None,
+) -> None:
+    publish = nc.publish
+    progress_every = 10_000
+    for line_number, payload in enumerate(payloads, start=1):
+        if not payload.strip():
+            report.skipped_blank += 1
+            continue
+        if report.sent - counter.acked >= max_in_flight:
+            counter.room.clear()
+            await counter.room.wait()
+        msg_id = msg_id_of(payload) if with_msg_id else None
+        headers = None if msg_id is None else {"Nats-Msg-Id": msg_id}
+        try:
+            await publish(subject, payload, reply=f"{prefix}{line_number}", headers=headers)
+        except nats.errors.MaxPayloadError:
+            report._error(
+                f"line {line_number}: {len(payload)} bytes, more than the server's maximum "
+                f"message size ({nc.max_payload} bytes); not published"
+            )
+            continue
+        if msg_id is None:
+            report.without_msg_id += 1
+        report.sent += 1
+        if on_progress is not None and report.sent % progress_every == 0:
+            on_progress(progress_every)
+    if on_progress is not None:
+        on_progress(report.sent % progress_every)
