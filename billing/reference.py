@@ -1,0 +1,296 @@
+"""Import reference data (accounts, account tiers) from CSV: all or nothing, idempotent.
+
+Every row of the file is checked first; one bad row refuses the whole file with its line
+number, column and reason, and nothing is written. A good file is upserted in one
+transaction: new keys are inserted, changed rows updated (updated_at, updated_by), identical
+rows left untouched, so importing the same file twice changes nothing. Rows missing from the
+file are kept (an import never deletes).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+import psycopg
+
+from billing.errors import ImportRefusedError
+
+MAX_PROBLEMS_SHOWN: Final = 20
+_CURRENCY = re.compile(r"[A-Z]{3}\Z")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\Z")
+_TIER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}\Z")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why one cell or row of the file is refused."""
+
+    line: int
+    column: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import changed."""
+
+    table: str
+    rows: int
+    inserted: int
+    updated: int
+
+    @property
+    def unchanged(self) -> int:
+        return self.rows - self.inserted - self.updated
+
+
+class _RowChecker:
+    """Parses one CSV row's cells, collecting problems instead of stopping at the first."""
+
+    def __init__(self, line: int, cells: dict[str, str], problems: list[Problem]) -> None:
+        self.line = line
+        self.cells = cells
+        self.problems = problems
+        self.ok = True
+
+    def refuse(self, column: str | None, reason: str) -> None:
+        self.ok = False
+        self.problems.append(Problem(self.line, column, reason))
+
+    def text(
+        self,
+        column: str,
+        *,
+        max_length: int,
+        pattern: re.Pattern[str] | None = None,
+        what: str = "",
+    ) -> str:
+        value = self.cells[column].strip()
+        if not value:
+            self.refuse(column, "is empty")
+        elif len(value) > max_length:
+            self.refuse(column, f"is longer than {max_length} characters")
+        elif pattern is not None and not pattern.match(value):
+            self.refuse(column, f"{value!r} is not {what}")
+        return value
+
+    def tenant_id(self, column: str = "tenant_id") -> str:
+        value = self.cells[column].strip()
+        try:
+            parsed: uuid.UUID | None = uuid.UUID(value)
+        except ValueError:
+            parsed = None
+        if parsed is None or len(value) != len("0b7c6f5e-1d2a-4e3b-8c9d-aa11bb22cc33"):
+            self.refuse(
+                column, f"{value!r} is not a UUID (like 0b7c6f5e-1d2a-4e3b-8c9d-aa11bb22cc33)"
+            )
+            return value
+        return str(parsed)
+
+    def day(self, column: str, *, optional: bool = False) -> date | None:
+        value = self.cells[column].strip()
+        if not value and optional:
+            return None
+        try:
+            if len(value) != 10:
+                raise ValueError(value)
+            return date.fromisoformat(value)
+        except ValueError:
+            self.refuse(column, f"{value!r} is not a date (YYYY-MM-DD)")
+            return None
+
+
+@dataclass(frozen=True)
+class _Table:
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    parse: Callable[[_RowChecker], tuple[Any, ...] | None]
+
+
+def _parse_account(row: _RowChecker) -> tuple[Any, ...] | None:
+    tenant_id = row.tenant_id()
+    name = row.text("name", max_length=200)
+    currency = row.text(
+        "currency", max_length=3, pattern=_CURRENCY, what="an ISO 4217 currency code (like EUR)"
+    )
+    email = row.text("billing_email", max_length=320, pattern=_EMAIL, what="an e-mail address")
+    activated_on = row.day("activated_on")
+    deactivated_on = row.day("deactivated_on", optional=True)
+    if activated_on and deactivated_on and deactivated_on <= activated_on:
+        row.refuse(
+            "deactivated_on",
+            f"{deactivated_on} is not after activated_on {activated_on} "
+            "(deactivated_on is the first day the account is no longer active)",
+        )
+    if not row.ok:
+        return None
+    return (tenant_id, name, currency, email, activated_on, deactivated_on)
+
+
+def _parse_tier(row: _RowChecker) -> tuple[Any, ...] | None:
+    tenant_id = row.tenant_id()
+    tier = row.text(
+        "account_tier",
+        max_length=64,
+        pattern=_TIER,
+        what="a tier name (lowercase letters, digits, '_', '.', '-')",
+    )
+    effective_from = row.day("effective_from")
+    if not row.ok:
+        return None
+    return (tenant_id, tier, effective_from)
+
+
+ACCOUNTS: Final = _Table(
+    "ref.accounts",
+    ("tenant_id", "name", "currency", "billing_email", "activated_on", "deactivated_on"),
+    ("tenant_id",),
+    _parse_account,
+)
+TIERS: Final = _Table(
+    "ref.account_tiers",
+    ("tenant_id", "account_tier", "effective_from"),
+    ("tenant_id", "effective_from"),
+    _parse_tier,
+)
+
+
+def _read(path: Path, table: _Table) -> tuple[list[tuple[int, tuple[Any, ...]]], list[Problem]]:
+    """(line, parsed row) for each data row, and every problem found."""
+    problems: list[Problem] = []
+    parsed: list[tuple[int, tuple[Any, ...]]] = []
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportRefusedError(f"{path}: not UTF-8 text ({error}); nothing imported") from None
+    except OSError as error:
+        raise ImportRefusedError(f"{path}: cannot read it ({error.strerror})") from None
+    reader = csv.reader(text.splitlines(keepends=True))
+    header = next(reader, None)
+    if header is None:
+        raise ImportRefusedError(
+            f"{path}: the file is empty; expected the header {','.join(table.columns)}"
+        )
+    header = [name.strip() for name in header]
+    missing = [name for name in table.columns if name not in header]
+    unknown = [name for name in header if name not in table.columns]
+    if missing or unknown or len(set(header)) != len(header):
+        details = []
+        if missing:
+            details.append(f"missing {', '.join(missing)}")
+        if unknown:
+            details.append(f"unknown {', '.join(unknown)}")
+        if len(set(header)) != len(header):
+            details.append("a column appears twice")
+        raise ImportRefusedError(
+            f"{path} line 1: the header must name the columns {', '.join(table.columns)} "
+            f"({'; '.join(details)}); nothing imported"
+        )
+    seen: dict[tuple[Any, ...], int] = {}
+    line = reader.line_num
+    for cells in reader:
+        first_line, line = line + 1, reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue  # blank line
+        checker = _RowChecker(first_line, {}, problems)
+        if len(cells) != len(header):
+            checker.refuse(None, f"has {len(cells)} fields, the header has {len(header)}")
+            continue
+        checker.cells = dict(zip(header, cells, strict=True))
+        row = table.parse(checker)
+        if row is None:
+            continue
+        key = tuple(row[table.columns.index(name)] for name in table.key)
+        if key in seen:
+            checker.refuse(
+                ", ".join(table.key),
+                f"duplicate key {', '.join(map(str, key))} (already on line {seen[key]})",
+            )
+            continue
+        seen[key] = first_line
+        parsed.append((first_line, row))
+    return parsed, problems
+
+
+def _refuse(path: Path, problems: list[Problem]) -> ImportRefusedError:
+    shown = "\n".join(f"  {path} {problem}" for problem in problems[:MAX_PROBLEMS_SHOWN])
+    more = len(problems) - MAX_PROBLEMS_SHOWN
+    tail = f"\n  ... and {more} more" if more > 0 else ""
+    return ImportRefusedError(
+        f"{path}: {len(problems)} problem(s), nothing imported; fix the file and import it "
+        f"again:\n{shown}{tail}"
+    )
+
+
+def _upsert_sql(table: _Table) -> str:
+    columns = ", ".join(table.columns)
+    values = [name for name in table.columns if name not in table.key]
+    return (
+        f"insert into {table.name} as current ({columns}) "
+        f"select {columns} from incoming order by line "
+        f"on conflict ({', '.join(table.key)}) do update set "
+        + ", ".join(f"{name} = excluded.{name}" for name in values)
+        + ", updated_at = now(), updated_by = session_user "
+        f"where ({', '.join(f'current.{name}' for name in values)}) "
+        f"is distinct from ({', '.join(f'excluded.{name}' for name in values)}) "
+        "returning (xmax = 0) as inserted"
+    )
+
+
+def _import(conn: psycopg.Connection[Any], path: Path, table: _Table) -> ImportReport:
+    rows, problems = _read(path, table)
+    if problems:
+        raise _refuse(path, problems)
+    with conn.transaction():
+        conn.execute(
+            f"create temporary table incoming (line integer, like {table.name} including defaults)"
+            " on commit drop"
+        )
+        with conn.cursor().copy(
+            f"copy incoming (line, {', '.join(table.columns)}) from stdin"
+        ) as copy:
+            for line, row in rows:
+                copy.write_row((line, *row))
+        if table is TIERS:
+            unknown = conn.execute(
+                "select line, tenant_id from incoming where tenant_id not in "
+                "(select tenant_id from ref.accounts) order by line"
+            ).fetchall()
+            if unknown:
+                raise _refuse(
+                    path,
+                    [
+                        Problem(
+                            line,
+                            "tenant_id",
+                            f"no account {tenant_id}: import it with "
+                            "`billing accounts import` first",
+                        )
+                        for line, tenant_id in unknown
+                    ],
+                )
+        results = conn.execute(_upsert_sql(table)).fetchall()
+    inserted = sum(1 for (was_inserted,) in results if was_inserted)
+    return ImportReport(table.name, len(rows), inserted, len(results) - inserted)
+
+
+def import_accounts(conn: psycopg.Connection[Any], path: Path) -> ImportReport:
+    """Upsert ref.accounts from a CSV file (all or nothing)."""
+    return _import(conn, path, ACCOUNTS)
+
+
+def import_tiers(conn: psycopg.Connection[Any], path: Path) -> ImportReport:
+    """Upsert ref.account_tiers from a CSV file (all or nothing); accounts must exist."""
+    return _import(conn, path, TIERS)
