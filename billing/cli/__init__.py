@@ -18,6 +18,8 @@ def main() -> None:
     # Command modules register themselves on import.
     from billing.cli import (
         documents,  # noqa: F401
+        ingest,  # noqa: F401
+        reference,  # noqa: F401
         services,  # noqa: F401
     )
 

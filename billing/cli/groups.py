@@ -15,3 +15,9 @@ invoices_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(invoices_app, name="invoices")
+
+sample_app = typer.Typer(
+    help="Sample data for demos and benchmarks: reference CSVs (events: `billing publish-sample`).",
+    no_args_is_help=True,
+)
+app.add_typer(sample_app, name="sample")
