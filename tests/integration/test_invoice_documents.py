@@ -1,0 +1,241 @@
+"""Issued invoices become PDFs, stored once, recorded with their outbox event (issue 6).
+
+Real PostgreSQL (as billing_renderer), real WeasyPrint, files on disk. Invoices are few and
+small except where a test needs size: PDFs cost ~0.1 s each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pypdf
+import pytest
+
+from billing.contracts import INVOICE_GENERATED_V1, reference_validator
+from billing.settings import Settings, load_settings
+from invoice_renderer import formatting, render_pending
+from invoice_renderer.model import DocumentJob, DocumentKind, Invoice
+from invoice_renderer.pdf import PdfRenderer
+from invoice_renderer.storage import FileStore
+from tests.support.issued_invoices import insert_issued, insert_void, sample_invoice
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        state_dir=tmp_path,
+        database_url=database_url,
+        nats_url=None,
+        documents_uri=(tmp_path / "documents").as_uri(),
+    )
+
+
+def issue(database_url: str, *invoices: Invoice) -> None:
+    with psycopg.connect(database_url) as conn:
+        for invoice in invoices:
+            insert_issued(conn, invoice)
+
+
+def pdf_text(data: bytes) -> list[str]:
+    """The text of each page, every run of white space (line breaks too) as one space."""
+    pages = pypdf.PdfReader(io.BytesIO(data)).pages
+    return [" ".join(page.extract_text().split()) for page in pages]
+
+
+def documents(database_url: str) -> dict[tuple[str, str], dict[str, Any]]:
+    with (
+        psycopg.connect(database_url) as conn,
+        conn.cursor(row_factory=psycopg.rows.dict_row) as cur,
+    ):
+        rows = cur.execute("select * from billing.invoice_documents").fetchall()
+    return {(row["invoice_number"], row["kind"]): row for row in rows}
+
+
+def outbox(database_url: str) -> list[dict[str, Any]]:
+    with psycopg.connect(database_url) as conn:
+        return [row[0] for row in conn.execute("select payload from billing.invoice_outbox")]
+
+
+def path_of(uri: str) -> Path:
+    return Path(uri.removeprefix("file://"))
+
+
+def test_each_issued_invoice_gets_one_pdf_with_its_numbers(
+    settings: Settings, database_url: str
+) -> None:
+    regular = sample_invoice(1, usage_lines=3, late_lines=1)
+    other = sample_invoice(2, usage_lines=2, late_lines=0, currency="GBP")
+    replacement = sample_invoice(3, usage_lines=1, late_lines=0, replaces=regular.invoice_number)
+    issue(database_url, regular, other)
+    with psycopg.connect(database_url) as conn:
+        insert_void(conn, regular)
+        insert_issued(conn, replacement)
+
+    report = render_pending(settings, database_url, period="2026-10", workers=1)
+
+    # Three invoices and the void notice of the voided one.
+    assert (report.pending, report.stored, report.events, report.failures) == (4, 4, 3, [])
+    stored = documents(database_url)
+    assert set(stored) == {
+        (regular.invoice_number, "invoice"),
+        (regular.invoice_number, "void_notice"),
+        (other.invoice_number, "invoice"),
+        (replacement.invoice_number, "invoice"),
+    }
+    for invoice in (regular, other, replacement):
+        row = stored[(invoice.invoice_number, "invoice")]
+        assert row["uri"].endswith(f"/documents/invoices/2026/10/{invoice.invoice_number}.pdf")
+        data = path_of(row["uri"]).read_bytes()
+        assert (row["sha256"], row["size_bytes"]) == (hashlib.sha256(data).hexdigest(), len(data))
+        assert row["tenant_id"] == invoice.tenant_id
+        text = "\n".join(pdf_text(data))
+        assert invoice.invoice_number in text
+        assert invoice.customer.name in text
+        assert "October 2026" in text
+        assert "No tax charged" in text
+        for line in invoice.lines:
+            assert formatting.amount(line.amount) in text, line
+        assert f"{invoice.currency} {formatting.amount(invoice.total)}" in text
+    assert "Replaces INV-202610-000001" in "\n".join(
+        pdf_text(path_of(stored[(replacement.invoice_number, "invoice")]["uri"]).read_bytes())
+    )
+
+    # One event per invoice document (none for the void notice), valid and pointing at it.
+    events = {event["invoice_number"]: event for event in outbox(database_url)}
+    assert set(events) == {regular.invoice_number, other.invoice_number, replacement.invoice_number}
+    validator = reference_validator(INVOICE_GENERATED_V1)
+    for number, event in events.items():
+        assert list(validator.iter_errors(event)) == []
+        assert event["document_uri"] == stored[(number, "invoice")]["uri"]
+        assert event["document_sha256"] == stored[(number, "invoice")]["sha256"]
+    assert events[other.invoice_number]["total"] == str(other.total)
+    assert events[replacement.invoice_number]["replaces_invoice_number"] == regular.invoice_number
+
+    # Nothing is pending any more.
+    again = render_pending(settings, database_url, workers=1)
+    assert (again.pending, again.recorded) == (0, 0)
+
+
+def test_pdf_amounts_are_exactly_the_stored_ones(settings: Settings, database_url: str) -> None:
+    """Amounts are read back from billing.issued_invoice_lines, not from the test's objects."""
+    issue(database_url, sample_invoice(5, usage_lines=4, late_lines=2))
+    render_pending(settings, database_url, workers=1)
+    with psycopg.connect(database_url) as conn:
+        amounts = [
+            row[0] for row in conn.execute("select amount from billing.issued_invoice_lines")
+        ]
+        (total,) = conn.execute("select total from billing.issued_invoices").fetchone() or ()
+        (uri,) = conn.execute("select uri from billing.invoice_documents").fetchone() or ()
+    text = "\n".join(pdf_text(path_of(uri).read_bytes()))
+    printed = {Decimal(word.replace(",", "")) for word in text.split() if _is_amount(word)}
+    assert set(amounts) <= printed
+    assert total in printed
+
+
+def _is_amount(word: str) -> bool:
+    head, _, cents = word.replace(",", "").partition(".")
+    return head.isdigit() and len(cents) == 2 and cents.isdigit()
+
+
+def test_long_invoice_repeats_the_table_header_on_every_page() -> None:
+    invoice = sample_invoice(8, usage_lines=280, late_lines=19)
+    assert invoice.line_count == 300
+    data = PdfRenderer(load_settings().issuer).render(DocumentJob(invoice, DocumentKind.INVOICE))
+    pages = pdf_text(data)
+    assert len(pages) >= 5
+    for number, text in enumerate(pages, start=1):
+        assert "DESCRIPTION" in text
+        assert "UNIT PRICE" in text
+        assert "AMOUNT (EUR)" in text
+        assert f"Page {number} of {len(pages)}" in text
+        if number > 1:
+            assert f"Invoice {invoice.invoice_number}" in text
+    assert f"EUR {formatting.amount(invoice.total)}" in pages[-1]
+    assert "Late usage from September 2026" in "\n".join(pages)
+
+
+def test_a_void_gets_a_void_notice_and_the_original_stays(
+    settings: Settings, database_url: str
+) -> None:
+    invoice = sample_invoice(4, usage_lines=2, late_lines=0)
+    issue(database_url, invoice)
+    render_pending(settings, database_url, workers=1)
+    original = documents(database_url)[(invoice.invoice_number, "invoice")]
+    original_bytes = path_of(original["uri"]).read_bytes()
+    with psycopg.connect(database_url) as conn:
+        insert_void(conn, invoice, reason="Catalogue error on orange_fr", replacement="none")
+
+    report = render_pending(settings, database_url, workers=1)
+
+    assert (report.stored, report.events) == (1, 0)
+    stored = documents(database_url)
+    assert stored[(invoice.invoice_number, "invoice")] == original
+    assert path_of(original["uri"]).read_bytes() == original_bytes
+    notice = stored[(invoice.invoice_number, "void_notice")]
+    assert notice["uri"].endswith(f"/invoices/2026/10/{invoice.invoice_number}-void.pdf")
+    text = "\n".join(pdf_text(path_of(notice["uri"]).read_bytes()))
+    assert "VOID" in text
+    assert "Catalogue error on orange_fr" in text
+    assert "No replacement invoice will be issued" in text
+    assert invoice.invoice_number in text
+    assert len(outbox(database_url)) == 1
+
+
+def test_an_existing_document_is_never_overwritten(settings: Settings, database_url: str) -> None:
+    stray, fine = sample_invoice(6, usage_lines=1, late_lines=0), sample_invoice(7, usage_lines=1)
+    issue(database_url, stray, fine)
+    squatter = (
+        Path(settings.state_dir) / "documents/invoices/2026/10" / f"{stray.invoice_number}.pdf"
+    )
+    squatter.parent.mkdir(parents=True)
+    squatter.write_bytes(b"%PDF-1.7 something else")
+
+    report = render_pending(settings, database_url, workers=1)
+
+    assert report.stored == 1
+    assert [failure.document for failure in report.failures] == [stray.invoice_number]
+    assert "never overwritten" in report.failures[0].reason
+    assert squatter.read_bytes() == b"%PDF-1.7 something else"
+    assert set(documents(database_url)) == {(fine.invoice_number, "invoice")}
+    assert [event["invoice_number"] for event in outbox(database_url)] == [fine.invoice_number]
+
+
+def test_file_store_writes_once(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    first = store.put("invoices/2026/10/INV-202610-000001.pdf", b"one")
+    again = store.put("invoices/2026/10/INV-202610-000001.pdf", b"one")
+    assert (first.created, again.created) == (True, False)
+    assert first.sha256 == again.sha256 == hashlib.sha256(b"one").hexdigest()
+    with pytest.raises(Exception, match="never overwritten"):
+        store.put("invoices/2026/10/INV-202610-000001.pdf", b"two")
+    assert store.get("invoices/2026/10/INV-202610-000001.pdf") == b"one"
+    assert sorted(path.name for path in tmp_path.rglob("*")) == [
+        "10",
+        "2026",
+        "INV-202610-000001.pdf",
+        "invoices",
+    ]
+
+
+def test_worker_processes_render_the_same_bytes(settings: Settings, database_url: str) -> None:
+    """The pool path (2 spawned workers) and this process produce identical PDFs."""
+    invoices = [sample_invoice(seq, usage_lines=2, late_lines=0) for seq in (11, 12, 13)]
+    issue(database_url, *invoices)
+    progress: list[tuple[int, int]] = []
+
+    report = render_pending(
+        settings, database_url, workers=2, on_progress=lambda *p: progress.append(p)
+    )
+
+    assert (report.stored, report.workers, report.failures) == (3, 2, [])
+    assert progress[-1] == (3, 3)
+    here = PdfRenderer(settings.issuer)
+    stored = documents(database_url)
+    for invoice in invoices:
+        expected = hashlib.sha256(here.render(DocumentJob(invoice, DocumentKind.INVOICE)))
+        assert stored[(invoice.invoice_number, "invoice")]["sha256"] == expected.hexdigest()

@@ -1,0 +1,229 @@
+"""Issued invoices for tests, benchmarks and the docs picture, without running a close.
+
+`sample_invoice` makes a realistic invoice (subscription, usage by operator and direction,
+late usage) whose lines satisfy the rules of SPEC §4; `insert_issued` appends it to the issued
+tables (and its account to ref.accounts) with an owner connection, as the close would.
+"""
+
+from __future__ import annotations
+
+import calendar
+import random
+import uuid
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+import psycopg
+
+from billing.sample import DIRECTIONS, OPERATORS, TIERS, sample_tenant_id
+from invoice_renderer.model import Customer, Invoice, InvoiceLine
+
+_CENT = Decimal("0.01")
+_FEES = {"starter": Decimal("19.00"), "business": Decimal("49.00"), "enterprise": Decimal("490.00")}
+_COMPANIES = (
+    "Northwind Logistics GmbH",
+    "Café Émile SARL",
+    "Blue Harbour Telecom Ltd",
+    "Łódź Parcel Services sp. z o.o.",
+    "Acme Notifications Inc.",
+    "Fjällräven Alerts AB",
+)
+
+
+def invoice_number(period: str, seq: int) -> str:
+    """INV-YYYYMM-NNNNNN."""
+    return f"INV-{period.replace('-', '')}-{seq:06d}"
+
+
+def _previous(period: str) -> str:
+    year, month = (int(part) for part in period.split("-"))
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def _round(value: Decimal) -> Decimal:
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def sample_invoice(
+    seq: int,
+    *,
+    period: str = "2026-10",
+    usage_lines: int = 18,
+    late_lines: int = 2,
+    currency: str = "EUR",
+    seed: int | None = None,
+    replaces: str | None = None,
+    tenant_index: int | None = None,
+) -> Invoice:
+    """A made-up issued invoice: one subscription line, usage lines, late usage lines."""
+    rng = random.Random(seed if seed is not None else seq)
+    tenant_id = sample_tenant_id(seq if tenant_index is None else tenant_index)
+    tier = TIERS[seq % len(TIERS)]
+    year, month = (int(part) for part in period.split("-"))
+    days = calendar.monthrange(year, month)[1]
+    active = days if seq % 4 else rng.randint(5, days)
+    start = date(year, month, days - active + 1)
+    fee = _FEES[tier]
+    lines: list[InvoiceLine] = [
+        InvoiceLine(
+            line_number=1,
+            line_type="subscription",
+            description=(
+                f"Subscription, {tier} tier, {start.isoformat()} to "
+                f"{date(year, month, days).isoformat()} ({active}/{days} days)"
+            ),
+            usage_period=period,
+            operator_id=None,
+            direction=None,
+            account_tier=tier,
+            rule_id=None,
+            fee_id=f"{tier}.{currency}.2025",
+            quantity=Decimal(active),
+            unit_price=fee,
+            amount=_round(fee * active / days),
+            service_start=start,
+            service_end=date(year, month, days),
+            period_days=days,
+        )
+    ]
+    combos = [(op, direction) for op in sorted(OPERATORS) for direction in DIRECTIONS]
+    for kind, count, usage_period in (
+        ("usage", usage_lines, period),
+        ("late_usage", late_lines, _previous(period)),
+    ):
+        for index in range(count):
+            operator, direction = combos[index % len(combos)]
+            version = index // len(combos) + 1
+            rule_id = f"{tier}.{operator}.{direction}.{currency}.v{version}"
+            quantity = Decimal(rng.randint(1, 250_000))
+            unit_price = Decimal(rng.randint(1_000, 90_000)) / Decimal(1_000_000)
+            prefix = "" if kind == "usage" else f"Late usage {usage_period}: m"
+            lines.append(
+                InvoiceLine(
+                    line_number=len(lines) + 1,
+                    line_type=kind,
+                    description=(
+                        f"{prefix or 'M'}essages {direction} via {operator} (rule {rule_id})"
+                    ),
+                    usage_period=usage_period,
+                    operator_id=operator,
+                    direction=direction,
+                    account_tier=tier,
+                    rule_id=rule_id,
+                    fee_id=None,
+                    quantity=quantity,
+                    unit_price=unit_price,
+                    amount=_round(quantity * unit_price),
+                    service_start=None,
+                    service_end=None,
+                    period_days=None,
+                )
+            )
+    subtotal = sum((line.amount for line in lines), Decimal("0.00"))
+    issued_at = datetime(year + (month == 12), month % 12 + 1, 1, 3, 4, 59, tzinfo=UTC)
+    return Invoice(
+        invoice_number=invoice_number(period, seq),
+        period=period,
+        tenant_id=tenant_id,
+        currency=currency,
+        subtotal=subtotal,
+        total=subtotal,
+        line_count=len(lines),
+        issued_at=issued_at,
+        replaces_invoice_number=replaces,
+        customer=Customer(
+            tenant_id=tenant_id,
+            name=_COMPANIES[seq % len(_COMPANIES)],
+            billing_email=f"accounts-payable+{seq}@customer{seq}.example",
+        ),
+        lines=tuple(lines),
+    )
+
+
+def insert_issued(conn: psycopg.Connection[tuple[object, ...]], invoice: Invoice) -> None:
+    """Append an invoice to the issued tables (and upsert its account), as the close does."""
+    customer = invoice.customer
+    conn.execute(
+        "insert into ref.accounts (tenant_id, name, currency, billing_email, activated_on)"
+        " values (%s, %s, %s, %s, %s) on conflict (tenant_id) do nothing",
+        (
+            customer.tenant_id,
+            customer.name,
+            invoice.currency,
+            customer.billing_email,
+            date(2025, 1, 1),
+        ),
+    )
+    seq = int(invoice.invoice_number.rsplit("-", 1)[1])
+    conn.execute(
+        "insert into billing.issued_invoices (invoice_number, period, seq, tenant_id, currency,"
+        " subtotal, total, line_count, issued_at, replaces_invoice_number)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            invoice.invoice_number,
+            invoice.period,
+            seq,
+            invoice.tenant_id,
+            invoice.currency,
+            invoice.subtotal,
+            invoice.total,
+            invoice.line_count,
+            invoice.issued_at,
+            invoice.replaces_invoice_number,
+        ),
+    )
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "insert into billing.issued_invoice_lines (invoice_number, line_number, tenant_id,"
+            " line_type, description, usage_period, operator_id, direction, account_tier,"
+            " rule_id, fee_id, quantity, unit_price, amount, service_start, service_end,"
+            " period_days) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+            " %s, %s)",
+            [
+                (
+                    invoice.invoice_number,
+                    line.line_number,
+                    invoice.tenant_id,
+                    line.line_type,
+                    line.description,
+                    line.usage_period,
+                    line.operator_id,
+                    line.direction,
+                    line.account_tier,
+                    line.rule_id,
+                    line.fee_id,
+                    line.quantity,
+                    line.unit_price,
+                    line.amount,
+                    line.service_start,
+                    line.service_end,
+                    line.period_days,
+                )
+                for line in invoice.lines
+            ],
+        )
+
+
+def insert_void(
+    conn: psycopg.Connection[tuple[object, ...]],
+    invoice: Invoice,
+    reason: str = "Wrong price catalogue applied",
+    replacement: str = "required",
+) -> None:
+    """Void an invoice as Finance would (owner connection, so voided_by is the owner)."""
+    conn.execute(
+        "insert into billing.invoice_voids (invoice_number, tenant_id, reason, replacement,"
+        " voided_at) values (%s, %s, %s, %s, %s)",
+        (
+            invoice.invoice_number,
+            invoice.tenant_id,
+            reason,
+            replacement,
+            datetime(2026, 11, 5, 10, 30, tzinfo=UTC),
+        ),
+    )
+
+
+def new_uuid() -> uuid.UUID:
+    """A random UUID (kept here so tests read as data set-up)."""
+    return uuid.uuid4()
