@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -80,6 +80,21 @@ def worker_name() -> str:
 
 
 @pytest.fixture
+def recreate_database(server_url: str, template_database: str) -> Callable[[], str]:
+    """Drop and re-create this worker's test database from the template; returns its URL.
+
+    For tests that need several fresh databases in one test (property-based examples).
+    """
+
+    def recreate() -> str:
+        name = f"billing_test_{worker_name()}"
+        _drop_database(server_url, name)
+        return _create_database(server_url, name, template=template_database)
+
+    return recreate
+
+
+@pytest.fixture
 def database_url(server_url: str, template_database: str) -> Iterator[str]:
     """Owner URL of a fresh, migrated database for this test only.
 
@@ -125,3 +140,56 @@ def dbt_target_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def dbt_project(database_url: str, dbt_target_path: Path) -> DbtProject:
     """The dbt project bound to this test's database (seeds loaded from the template)."""
     return DbtProject(database_url, dbt_target_path)
+
+
+class LoginFactory:
+    """Creates real login roles, members of a group role, as people and processes log in.
+
+    Tenant and void rights are tested through such logins, never by SET ROLE from an owner.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.created: list[str] = []
+
+    def __call__(self, group: str, tenant_id: uuid.UUID | None = None) -> str:
+        name = f"login_{group.removeprefix('billing_')}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("create role {} login in role {}").format(
+                    sql.Identifier(name), sql.Identifier(group)
+                )
+            )
+            if tenant_id is not None:
+                conn.execute(
+                    "insert into ref.tenant_logins (login_role, tenant_id) values (%s, %s)",
+                    (name, tenant_id),
+                )
+        self.created.append(name)
+        return url_as_user(self.database_url, name)
+
+    def drop_all(self) -> None:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            for name in self.created:
+                conn.execute(
+                    "select pg_terminate_backend(pid) from pg_stat_activity where usename = %s",
+                    (name,),
+                )
+                conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(name)))
+
+
+def url_as_user(database_url: str, user: str) -> str:
+    """The same database URL, logging in as `user` (trust authentication in tests)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(database_url)
+    host = parts.netloc.split("@")[-1]
+    return parts._replace(netloc=f"{user}@{host}").geturl()
+
+
+@pytest.fixture
+def login(database_url: str) -> Iterator[LoginFactory]:
+    """`login("billing_finance")` -> URL of a new login role in that group."""
+    factory = LoginFactory(database_url)
+    yield factory
+    factory.drop_all()

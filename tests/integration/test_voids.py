@@ -1,0 +1,168 @@
+"""Voids and replacements (SPEC section 4), through real login roles.
+
+Only Finance may void, in its own name; re-closing the month issues the replacement with
+the current catalogues and the next number; voided events never drift into late usage
+while a replacement is awaited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+
+from billing.errors import PermissionRefusedError
+from billing.invoices import AlreadyVoidError, list_invoices, void_invoice
+from billing.transform import DbtFailedError
+from tests.conftest import LoginFactory
+from tests.support.billing_data import Event, add_account, at, land_events
+from tests.support.dbt import DbtProject
+
+TENANT = uuid.UUID("a0000000-0000-4000-8000-00000000000a")
+OTHER = uuid.UUID("b0000000-0000-4000-8000-00000000000b")
+
+
+def rows(database_url: str, query: str, *parameters: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(query, parameters).fetchall()
+
+
+@pytest.fixture
+def closed_october(database_url: str, dbt_project: DbtProject) -> DbtProject:
+    with psycopg.connect(database_url) as conn:
+        add_account(conn, TENANT, tier="starter")
+        add_account(conn, OTHER, tier="starter")
+        land_events(
+            conn,
+            [
+                Event(TENANT, at("2026-10-05"), "sfr_fr", "outbound", 100),
+                Event(TENANT, at("2026-09-20"), "sfr_fr", "outbound", 10),  # late usage
+                Event(OTHER, at("2026-10-06"), "sfr_fr", "outbound", 1),
+            ],
+        )
+    dbt_project.close("2026-10")
+    return dbt_project
+
+
+def test_finance_voids_and_the_re_close_issues_a_corrected_replacement(
+    database_url: str, closed_october: DbtProject, login: LoginFactory
+) -> None:
+    finance = login("billing_finance")
+    voided = void_invoice(
+        finance, "INV-202610-000001", reason="sfr_fr price was wrong", replacement_required=True
+    )
+    assert voided.voided_by == finance.split("//")[1].split("@")[0]
+    assert [(i.invoice_number, i.status) for i in list_invoices(database_url, "2026-10")] == [
+        ("INV-202610-000001", "void"),
+        ("INV-202610-000002", "issued"),
+    ]
+    with pytest.raises(AlreadyVoidError):
+        void_invoice(finance, "INV-202610-000001", reason="again", replacement_required=True)
+
+    # November can't close while October awaits its replacement.
+    with pytest.raises(DbtFailedError, match="blockers"):
+        closed_october.build_models("2026-11")
+        closed_october.issue("2026-11")
+    assert rows(database_url, "select blocker, subject from billing.close_blockers") == [
+        ("void_awaiting_replacement", "INV-202610-000001")
+    ]
+
+    # Finance corrects the catalogue, then re-closes October: only the replacement is issued.
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "update catalogue.pricing_rules set unit_price = 0.050000"
+            " where rule_id = 'starter.sfr_fr.outbound.EUR.v1'"
+        )
+    closed_october.close("2026-10")
+    invoices = rows(
+        database_url,
+        "select invoice_number, tenant_id, status, replaces_invoice_number, subtotal"
+        " from billing.invoices order by invoice_number",
+    )
+    assert [row[:4] for row in invoices] == [
+        ("INV-202610-000001", TENANT, "void", None),
+        ("INV-202610-000002", OTHER, "issued", None),
+        ("INV-202610-000003", TENANT, "issued", "INV-202610-000001"),
+    ]
+    replacement = rows(
+        database_url,
+        "select line_type, usage_period, quantity, unit_price, amount from billing.invoice_lines"
+        " where invoice_number = 'INV-202610-000003' order by line_number",
+    )
+    assert replacement == [
+        ("subscription", "2026-10", 31, Decimal("48.990000"), Decimal("48.99")),
+        ("usage", "2026-10", 100, Decimal("0.050000"), Decimal("5.00")),
+        ("late_usage", "2026-09", 10, Decimal("0.050000"), Decimal("0.50")),
+    ]
+    # The voided invoice is unchanged; every event is on exactly one non-void invoice.
+    assert rows(
+        database_url,
+        "select subtotal from billing.issued_invoices where invoice_number = 'INV-202610-000001'",
+    ) == [(Decimal("55.37"),)]
+    assert rows(
+        database_url,
+        "select count(*) from billing.issued_invoice_events e join billing.invoices i"
+        " using (invoice_number) where i.status = 'issued'",
+    ) == [(3,)]
+    # Re-closing again is a no-op; November can close now.
+    closed_october.close("2026-10")
+    assert len(list_invoices(database_url, "2026-10")) == 3
+    closed_october.close("2026-11")
+    assert {i.tenant_id for i in list_invoices(database_url, "2026-11")} == {
+        str(TENANT),
+        str(OTHER),
+    }
+    assert rows(
+        database_url,
+        "select count(*) from billing.invoice_lines where line_type = 'late_usage'"
+        " and invoice_number like 'INV-202611-%%'",
+    ) == [(0,)]
+
+
+def test_a_void_without_replacement_issues_nothing_and_its_usage_comes_back_as_late_usage(
+    database_url: str, closed_october: DbtProject, login: LoginFactory
+) -> None:
+    void_invoice(
+        login("billing_finance"),
+        "INV-202610-000002",
+        reason="billed the wrong month",
+        replacement_required=False,
+    )
+    closed_october.close("2026-10")
+    assert len(list_invoices(database_url, "2026-10")) == 2
+    closed_october.close("2026-11")
+    late = rows(
+        database_url,
+        "select i.tenant_id, l.usage_period, l.quantity from billing.invoice_lines l"
+        " join billing.invoices i using (invoice_number)"
+        " where i.period = '2026-11' and l.line_type = 'late_usage'",
+    )
+    assert late == [(OTHER, "2026-10", 1)]
+
+
+@pytest.mark.parametrize(
+    "group", ["billing_loader", "billing_transformer", "billing_auditor", "billing_renderer"]
+)
+def test_only_finance_may_void(
+    database_url: str, closed_october: DbtProject, login: LoginFactory, group: str
+) -> None:
+    before = rows(database_url, "select * from billing.invoice_voids")
+    with pytest.raises(PermissionRefusedError, match="billing_finance"):
+        void_invoice(
+            login(group), "INV-202610-000001", reason="not mine", replacement_required=True
+        )
+    assert rows(database_url, "select * from billing.invoice_voids") == before
+
+
+def test_a_tenant_may_not_void_its_own_invoice(
+    database_url: str, closed_october: DbtProject, login: LoginFactory
+) -> None:
+    tenant_login = login("billing_tenant", tenant_id=TENANT)
+    with pytest.raises(PermissionRefusedError):
+        void_invoice(
+            tenant_login, "INV-202610-000001", reason="too expensive", replacement_required=True
+        )
+    assert rows(database_url, "select count(*) from billing.invoice_voids") == [(0,)]
