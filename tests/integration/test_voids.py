@@ -63,8 +63,8 @@ def test_finance_voids_and_the_re_close_issues_a_corrected_replacement(
         void_invoice(finance, "INV-202610-000001", reason="again", replacement_required=True)
 
     # November can't close while October awaits its replacement.
+    closed_october.build_models("2026-11")
     with pytest.raises(DbtFailedError, match="blockers"):
-        closed_october.build_models("2026-11")
         closed_october.issue("2026-11")
     assert rows(database_url, "select blocker, subject from billing.close_blockers") == [
         ("void_awaiting_replacement", "INV-202610-000001")

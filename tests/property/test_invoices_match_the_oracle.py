@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -128,9 +128,7 @@ def worlds(draw: st.DrawFn) -> tuple[str, World]:
         for _ in range(draw(st.integers(0, 8))):
             sequence += 1
             offset = timezone(timedelta(hours=draw(st.sampled_from([0, 2, -5, 14]))))
-            instant = datetime(
-                earliest.year, earliest.month, earliest.day, tzinfo=timezone.utc
-            ) + timedelta(
+            instant = datetime(earliest.year, earliest.month, earliest.day, tzinfo=UTC) + timedelta(
                 minutes=draw(st.integers(0, max(1, (last - earliest).days + 3) * 24 * 60))
             )
             event = LandedEvent(
@@ -164,7 +162,7 @@ def worlds(draw: st.DrawFn) -> tuple[str, World]:
                 sequence,
                 uuid.uuid4(),
                 uuid.uuid4(),
-                datetime(last.year, last.month, last.day, 12, tzinfo=timezone.utc),
+                datetime(last.year, last.month, last.day, 12, tzinfo=UTC),
                 OPERATORS[0],
                 DIRECTIONS[0],
                 1,
@@ -274,15 +272,23 @@ def check_invoices(database_url: str, period: str, expected: CloseResult) -> Non
         mine = [line for line in lines if line[0] == number]
         assert sorted(line[1] for line in mine) == list(range(1, len(mine) + 1))
         assert Counter(tuple(line[2:]) for line in mine) == Counter(
-            (l.line_type, l.usage_period, l.rule_or_fee, l.quantity, l.unit_price, l.amount)
-            for l in invoice.lines
+            (
+                line.line_type,
+                line.usage_period,
+                line.rule_or_fee,
+                line.quantity,
+                line.unit_price,
+                line.amount,
+            )
+            for line in invoice.lines
         )
         assert sum(line[7] for line in mine) == invoice.subtotal
         billed = {
             row[0]
             for row in query(
                 database_url,
-                f"select event_id from billing.issued_invoice_events where invoice_number = '{number}'",
+                "select event_id from billing.issued_invoice_events"
+                f" where invoice_number = '{number}'",
             )
         }
         assert billed == invoice.event_ids
