@@ -85,6 +85,7 @@ class ChargeConsumer:
         self._max_accepted = 0
         self._last_consumer_sequence = 0
         self._resync_reason: str | None = None
+        self._drop_seen = False
         self._wakeup = asyncio.Event()
         self._interrupted = False
         self.received = 0
@@ -104,9 +105,12 @@ class ChargeConsumer:
         """Deliveries received and not yet taken by the writer."""
         return len(self._accepted) + len(self._duplicates)
 
-    async def bind(self, high_water: int) -> str:
-        """Ensure the consumer fits the committed high-water mark and subscribe to it."""
-        info = await self._current_info()
+    async def bind(self, high_water: int, rebind: bool = False) -> str:
+        """Ensure the consumer fits the committed high-water mark and subscribe to it.
+
+        `rebind`: this process just unsubscribed, so the server's "bound" flag may lag.
+        """
+        info = await self._current_info(wait_if_bound=not rebind)
         if info is None:
             await self._create(high_water)
             outcome = "created"
@@ -122,6 +126,7 @@ class ChargeConsumer:
         self._max_accepted = high_water
         self._last_consumer_sequence = info.delivered.consumer_seq if info.delivered else 0
         self._resync_reason = None
+        self._drop_seen = False
         self._subscription = await self._js.subscribe_bind(
             stream=self.settings.stream,
             config=info.config,
@@ -152,7 +157,16 @@ class ChargeConsumer:
         info: ConsumerInfo = await self._js.consumer_info(self.settings.stream, self.settings.name)
         return info
 
-    async def _current_info(self) -> ConsumerInfo | None:
+    def note_drop(self) -> None:
+        """The client dropped a delivery: the gap shows at the next delivery, or, if none
+        comes, the writer rebinds once the buffer is drained (see drained_after_drop)."""
+        self._drop_seen = True
+
+    def drained_after_drop(self) -> bool:
+        """A delivery was dropped and everything received before it has been taken."""
+        return self._drop_seen and not self._accepted and not self._duplicates
+
+    async def _current_info(self, wait_if_bound: bool = True) -> ConsumerInfo | None:
         deadline = time.monotonic() + _BOUND_ELSEWHERE_WAIT_SECONDS
         while True:
             try:
@@ -162,7 +176,7 @@ class ChargeConsumer:
             except NotFoundError:
                 return None
             # A crashed loader's connection can linger on the server for a moment.
-            if not info.push_bound:
+            if not info.push_bound or not wait_if_bound:
                 return info
             if time.monotonic() > deadline:
                 raise LoaderRefusedError(
@@ -246,7 +260,8 @@ class ChargeConsumer:
     async def next_batch(
         self, linger_seconds: float, wait_seconds: float, flush: bool = False
     ) -> tuple[list[Delivery], list[Delivery]]:
-        """Accepted deliveries and duplicates, once a batch is full or has lingered enough.
+        """Up to batch_size accepted deliveries (and duplicates), once a batch is full or has
+        lingered enough.
 
         Returns empty lists after `wait_seconds` without any delivery. With `flush`, or when
         a rebind is due, returns whatever is buffered at once.
@@ -264,15 +279,23 @@ class ChargeConsumer:
                 or len(self._accepted) >= self._batch_size
                 or now - self._first_arrival >= linger_seconds
             ):
-                accepted, duplicates = self._accepted, self._duplicates
-                self._accepted, self._duplicates = [], []
-                return accepted, duplicates
+                return self._take()
             if flush or (not buffered and (now >= deadline or self._resync_reason is not None)):
                 return [], []
             timeout = self._first_arrival + linger_seconds - now if buffered else deadline - now
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=max(timeout, 0.001))
+
+    def _take(self) -> tuple[list[Delivery], list[Delivery]]:
+        accepted = self._accepted[: self._batch_size]
+        self._accepted = self._accepted[self._batch_size :]
+        if self._accepted:
+            # Redeliveries wait until no accepted delivery is left uncommitted, so acking the
+            # highest of them never covers an uncommitted message.
+            return accepted, []
+        duplicates, self._duplicates = self._duplicates, []
+        return accepted, duplicates
 
     def interrupt(self) -> None:
         """Make a waiting next_batch return what is buffered now (on stop)."""

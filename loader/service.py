@@ -226,9 +226,11 @@ class Loader:
                     await consumer.unbind()  # what arrived meanwhile is flushed next turn
                     continue
                 return
+            if consumer.resync_reason is None and consumer.drained_after_drop():
+                consumer.request_resync("the client dropped deliveries (slow consumer)")
             if consumer.resync_reason is not None:
                 await consumer.unbind()
-                self.summary.outcome.append(await consumer.bind(self._high_water))
+                self.summary.outcome.append(await consumer.bind(self._high_water, rebind=True))
                 self.summary.rebinds += 1
                 self.metrics.rebinds.inc()
                 continue
@@ -403,7 +405,7 @@ class Loader:
     async def _on_nats_error(self, error: Exception) -> None:
         consumer = self._consumer
         if isinstance(error, nats.errors.SlowConsumerError) and consumer is not None:
-            consumer.request_resync("the client dropped a delivery (slow consumer)")
+            consumer.note_drop()
         elif isinstance(error, nats.js.errors.ConsumerSequenceMismatchError) and consumer:
             consumer.request_resync(f"heartbeat reports a missed delivery: {error}")
         else:
