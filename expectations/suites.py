@@ -1,0 +1,245 @@
+"""Great Expectations suites, defined in code: what the close checks beside the dbt tests.
+
+A suite is a few parts; each part is one relation (a table, or a query over the marts) and
+the expectations it must meet. Expectations are built when the suite is, so "now" and the
+period are those of the close that runs them.
+
+- raw_events: raw.message_charged as the loader landed it (columns, keys, ranges, time).
+- invoice_drafts: the drafts of the period about to be issued reconcile with their lines
+  and carry no negative amount.
+- issued_invoices: after the issue, numbers are gapless per period and every issued
+  invoice's subtotal is the sum of its lines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from billing.errors import BillingError
+
+# Producers' clocks may run slightly ahead of ours; beyond this, an event is "in the future".
+CLOCK_SKEW = timedelta(minutes=5)
+
+RAW_COLUMNS = (
+    "stream_sequence",
+    "subject",
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "tenant_id",
+    "message_id",
+    "operator_id",
+    "direction",
+    "segments",
+    "country",
+    "attributes",
+    "payload",
+    "landed_at",
+)
+RAW_REQUIRED = (
+    "stream_sequence",
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "tenant_id",
+    "message_id",
+    "operator_id",
+    "direction",
+    "segments",
+    "payload",
+)
+_PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class ExpectationSpec:
+    """One expectation: the GX class name (great_expectations.expectations) and its kwargs."""
+
+    kind: str
+    kwargs: dict[str, Any]
+
+    def label(self) -> str:
+        """A short readable label: kind and the columns it looks at."""
+        columns = [
+            str(self.kwargs[key])
+            for key in ("column", "column_A", "column_B")
+            if key in self.kwargs
+        ]
+        return f"{self.kind}({', '.join(columns)})" if columns else self.kind
+
+
+@dataclass(frozen=True)
+class SuitePart:
+    """A relation of the suite: `table` (schema.table) or `query` (a select), exactly one."""
+
+    name: str
+    expectations: tuple[ExpectationSpec, ...]
+    table: tuple[str, str] | None = None
+    query: str | None = None
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named set of parts; it passes when every expectation of every part passes."""
+
+    name: str
+    description: str
+    parts: tuple[SuitePart, ...]
+
+
+def _expect(kind: str, **kwargs: Any) -> ExpectationSpec:
+    return ExpectationSpec(kind, kwargs)
+
+
+def _checked_period(period: str) -> str:
+    # The period is put into SQL text (GX query assets take no parameters): accept only YYYY-MM.
+    if not _PERIOD.match(period):
+        raise BillingError(f"{period!r} is not a month: use YYYY-MM, e.g. 2026-10")
+    return period
+
+
+def raw_events_suite(now: datetime | None = None) -> Suite:
+    """raw.message_charged: expected columns, non-null keys, segments 1-1000, no future events."""
+    latest_allowed = (now or datetime.now(UTC)) + CLOCK_SKEW
+    expectations = (
+        _expect("ExpectTableColumnsToMatchSet", column_set=list(RAW_COLUMNS), exact_match=True),
+        *(_expect("ExpectColumnValuesToNotBeNull", column=column) for column in RAW_REQUIRED),
+        _expect("ExpectColumnValuesToBeBetween", column="segments", min_value=1, max_value=1000),
+        _expect(
+            "ExpectColumnMaxToBeBetween",
+            column="occurred_at",
+            max_value=latest_allowed,
+        ),
+        _expect(
+            "ExpectColumnValuesToBeInSet", column="direction", value_set=["outbound", "inbound"]
+        ),
+    )
+    return Suite(
+        name="raw_events",
+        description=(
+            "raw.message_charged as landed: expected columns, non-null keys, segments between "
+            f"1 and 1000, no occurred_at later than now + {CLOCK_SKEW}, known directions"
+        ),
+        parts=(SuitePart("raw_message_charged", expectations, table=("raw", "message_charged")),),
+    )
+
+
+def invoice_drafts_suite(period: str) -> Suite:
+    """The period's drafts: subtotal = sum of lines, total = subtotal, no negative amounts."""
+    period = _checked_period(period)
+    reconciliation = f"""
+        select
+            drafts.invoice_number,
+            drafts.subtotal,
+            drafts.total,
+            drafts.line_count,
+            coalesce(lines.amount, 0) as lines_amount,
+            coalesce(lines.line_count, 0) as lines_count
+        from billing.invoice_drafts as drafts
+        left join (
+            select
+                tenant_id,
+                coalesce(replaces_invoice_number, '') as replaces_key,
+                sum(amount) as amount,
+                count(*) as line_count
+            from billing.invoice_draft_lines
+            group by tenant_id, coalesce(replaces_invoice_number, '')
+        ) as lines
+            on
+                drafts.tenant_id = lines.tenant_id
+                and coalesce(drafts.replaces_invoice_number, '') = lines.replaces_key
+        where drafts.period = '{period}'
+    """
+    lines = f"""
+        select tenant_id, line_number, line_type, quantity, unit_price, amount
+        from billing.invoice_draft_lines
+        where period = '{period}'
+    """
+    return Suite(
+        name="invoice_drafts",
+        description=(
+            f"drafts of {period}: subtotal = sum of draft lines, total = subtotal, line counts "
+            "agree, no negative amount, quantity or unit price"
+        ),
+        parts=(
+            SuitePart(
+                "drafts_reconcile",
+                (
+                    _expect(
+                        "ExpectColumnPairValuesToBeEqual",
+                        column_A="subtotal",
+                        column_B="lines_amount",
+                    ),
+                    _expect(
+                        "ExpectColumnPairValuesToBeEqual", column_A="total", column_B="subtotal"
+                    ),
+                    _expect(
+                        "ExpectColumnPairValuesToBeEqual",
+                        column_A="line_count",
+                        column_B="lines_count",
+                    ),
+                    _expect("ExpectColumnValuesToBeBetween", column="subtotal", min_value=0),
+                ),
+                query=reconciliation,
+            ),
+            SuitePart(
+                "draft_lines_not_negative",
+                (
+                    _expect("ExpectColumnValuesToBeBetween", column="amount", min_value=0),
+                    _expect("ExpectColumnValuesToBeBetween", column="quantity", min_value=0),
+                    _expect("ExpectColumnValuesToBeBetween", column="unit_price", min_value=0),
+                ),
+                query=lines,
+            ),
+        ),
+    )
+
+
+def issued_invoices_suite() -> Suite:
+    """Issued invoices: numbers gapless per period (1..n), subtotal = sum of issued lines."""
+    numbering = """
+        select
+            period,
+            invoice_number,
+            seq,
+            seq - row_number() over (partition by period order by seq) as gap
+        from billing.issued_invoices
+    """
+    totals = """
+        select
+            invoices.invoice_number,
+            invoices.subtotal,
+            coalesce(sum(lines.amount), 0) as lines_amount
+        from billing.issued_invoices as invoices
+        left join billing.issued_invoice_lines as lines
+            on invoices.invoice_number = lines.invoice_number
+        group by invoices.invoice_number, invoices.subtotal
+    """
+    return Suite(
+        name="issued_invoices",
+        description=(
+            "issued invoices: numbers INV-YYYYMM-NNNNNN gapless per period from 000001, and "
+            "every subtotal equal to the sum of its issued lines"
+        ),
+        parts=(
+            SuitePart(
+                "numbers_gapless",
+                (_expect("ExpectColumnValuesToBeBetween", column="gap", min_value=0, max_value=0),),
+                query=numbering,
+            ),
+            SuitePart(
+                "issued_totals",
+                (
+                    _expect(
+                        "ExpectColumnPairValuesToBeEqual",
+                        column_A="subtotal",
+                        column_B="lines_amount",
+                    ),
+                ),
+                query=totals,
+            ),
+        ),
+    )
