@@ -1,0 +1,126 @@
+"""Resources of the close: where the data is, the dbt CLI, and the lock that serializes closes."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+from dagster_dbt import DbtCliResource
+
+from billing import db, localservices
+from billing.errors import BillingError
+from billing.settings import Settings, load_settings
+from billing.transform import DBT_PROJECT_DIR, dbt_environment, dbt_executable
+
+# Session advisory lock held by a close run from start to end: two closes never interleave
+# their dbt build and issue step (the issue macro also refuses stale drafts on its own).
+CLOSE_LOCK_KEY = 7_311_022_005
+
+
+class CloseBusyError(BillingError):
+    """Another close holds the close lock."""
+
+
+class BillingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Where the billing data lives. Unset fields come from the environment (BILLING_*) and,
+    for the URLs, from the embedded services that `billing up` started."""
+
+    database_url: str | None = None
+    nats_url: str | None = None
+    state_dir: str | None = None
+    documents_uri: str | None = None
+    close_wait_seconds: float | None = None
+    render_workers: int = 0
+
+    def settings(self) -> Settings:
+        """load_settings() with this resource's overrides."""
+        settings = load_settings()
+        changes: dict[str, object] = {}
+        if self.state_dir is not None:
+            changes["state_dir"] = Path(self.state_dir)
+        if self.database_url is not None:
+            changes["database_url"] = self.database_url
+        if self.nats_url is not None:
+            changes["nats_url"] = self.nats_url
+        if self.documents_uri is not None:
+            changes["documents_uri"] = self.documents_uri
+        if self.close_wait_seconds is not None:
+            changes["close_wait_seconds"] = self.close_wait_seconds
+        return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+
+    def endpoints(self) -> localservices.Endpoints:
+        """The database (owner) and NATS URLs."""
+        return localservices.resolve_endpoints(self.settings())
+
+    def role_url(self, role: str) -> tuple[str, str | None]:
+        """URL to connect as `role` and the role to SET (db.role_url)."""
+        return db.role_url(self.settings(), self.endpoints().database_url, role)
+
+
+class CloseLock(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Holds the close lock for the whole run (the close job runs in one process)."""
+
+    billing: BillingResource
+    wait_seconds: float = 900.0
+    poll_seconds: float = 1.0
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[CloseLock]:
+        url, _ = self.billing.role_url("billing_transformer")
+        with psycopg.connect(url, autocommit=True) as conn:
+            deadline = time.monotonic() + self.wait_seconds
+            while True:
+                row = conn.execute("select pg_try_advisory_lock(%s)", (CLOSE_LOCK_KEY,)).fetchone()
+                if row is not None and row[0]:
+                    break
+                if time.monotonic() >= deadline:
+                    raise CloseBusyError(
+                        f"another close has held the close lock for over {self.wait_seconds:.0f} "
+                        "s: wait for it to finish (Dagster UI, Runs) and close again"
+                    )
+                if context.log is not None:
+                    context.log.info("another close is running: waiting for the close lock")
+                time.sleep(self.poll_seconds)
+            try:
+                yield self
+            finally:
+                conn.execute("select pg_advisory_unlock(%s)", (CLOSE_LOCK_KEY,))
+
+
+def dbt_resource() -> DbtCliResource:
+    """The dbt CLI of this virtual environment on the project (profiles.yml in the project)."""
+    return DbtCliResource(
+        project_dir=str(DBT_PROJECT_DIR),
+        profiles_dir=str(DBT_PROJECT_DIR),
+        dbt_executable=dbt_executable(),
+    )
+
+
+@contextmanager
+def dbt_profile(database_url: str) -> Iterator[None]:
+    """The environment profiles.yml reads, set for the dbt invocations inside the block.
+
+    dagster-dbt starts dbt with a copy of os.environ (and reads the profile in process too),
+    so the variables go there, and are restored afterwards.
+    """
+    wanted = {
+        name: value
+        for name, value in dbt_environment(database_url).items()
+        if name not in ("DBT_TARGET_PATH", "DBT_LOG_PATH")
+    }
+    saved = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
