@@ -17,8 +17,10 @@ def main() -> None:
     """Entry point of the `billing` script."""
     # Command modules register themselves on import.
     from billing.cli import (
+        close,  # noqa: F401
         documents,  # noqa: F401
         ingest,  # noqa: F401
+        invoices,  # noqa: F401
         reference,  # noqa: F401
         services,  # noqa: F401
     )

@@ -1,0 +1,212 @@
+"""`billing close --month YYYY-MM` and `billing ui`: the monthly close through Dagster."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from billing import localservices
+from billing.cli.app import EXIT_FAILED, EXIT_REFUSED, app, console, error_console
+from billing.close_precondition import LoaderBehindError, LoaderProgress, wait_for_loader
+from billing.db import connect, role_url
+from billing.settings import PROJECT_ROOT, Settings, load_settings
+
+if TYPE_CHECKING:
+    from orchestration.closing import CloseOutcome
+
+RUNBOOK = "docs/runbooks/close.md"
+
+
+def _loader_table(progress: LoaderProgress) -> Table:
+    table = Table(title="Loader behind: close refused", show_header=False)
+    table.add_row("stream last sequence at start", str(progress.target_sequence))
+    table.add_row("loader high-water mark", str(progress.high_water_mark))
+    table.add_row("behind by", str(progress.behind_by))
+    table.add_row(
+        "consumer pending / ack pending",
+        f"{progress.stream.pending} / {progress.stream.ack_pending}",
+    )
+    table.add_row("waited", f"{progress.waited_seconds:.0f} s")
+    return table
+
+
+def _wait_for_loader(settings: Settings, endpoints: localservices.Endpoints) -> None:
+    url, role = role_url(settings, endpoints.database_url, "billing_transformer")
+    with console.status("checking that the loader has landed the whole stream") as status:
+
+        def show(progress: LoaderProgress) -> None:
+            if not progress.caught_up:
+                status.update(f"waiting for the loader: {progress.summary()}")
+
+        try:
+            progress = wait_for_loader(
+                endpoints.nats_url,
+                url,
+                role=role,
+                timeout_seconds=settings.close_wait_seconds,
+                on_poll=show,
+            )
+        except LoaderBehindError as behind:
+            error_console.print(_loader_table(behind.progress))
+            error_console.print(f"[bold red]refused:[/] {behind}")
+            raise typer.Exit(EXIT_REFUSED) from None
+    console.print(f"loader caught up: {progress.summary()}")
+
+
+def _period_totals(settings: Settings, database_url: str, period: str) -> list[tuple[Any, ...]]:
+    url, role = role_url(settings, database_url, "billing_finance")
+    with connect(url, role=role) as conn:
+        return conn.execute(
+            "select currency, count(*), sum(total) from billing.invoices"
+            " where period = %s and status = 'issued' group by currency order by currency",
+            (period,),
+        ).fetchall()
+
+
+def _print_success(outcome: CloseOutcome, totals: list[tuple[Any, ...]]) -> None:
+    issued = outcome.issued
+    count = int(issued.get("invoices_issued", 0))
+    if count:
+        console.print(
+            f"[bold green]{outcome.period} closed:[/] {count} invoice(s) issued "
+            f"({issued.get('numbers')}), {issued.get('events_billed', 0)} events billed"
+        )
+    else:
+        console.print(
+            f"[bold]{outcome.period} was closed already:[/] nothing new to issue "
+            f"({issued.get('invoices_of_period', 0)} invoice(s) of the period stand)"
+        )
+    table = Table(title=f"Issued invoices of {outcome.period} (not void)")
+    for column in ("currency", "invoices", "total"):
+        table.add_column(column, justify="right" if column != "currency" else "left")
+    for currency, invoices, total in totals:
+        table.add_row(str(currency), str(invoices), f"{Decimal(total):,.2f}")
+    console.print(table)
+    documents, events = outcome.documents, outcome.events
+    if documents:
+        console.print(
+            f"documents: {documents.get('documents_recorded', 0)} recorded "
+            f"under {documents.get('documents_uri')}"
+        )
+    if events:
+        console.print(f"events: {events.get('marked_published', 0)} published to NATS")
+
+
+def _print_refusal(outcome: CloseOutcome) -> None:
+    if outcome.blockers:
+        table = Table(title=f"Close blockers of {outcome.period}: what to do")
+        for column in ("blocker", "subject", "count", "remedy"):
+            table.add_column(column)
+        for row in outcome.blockers:
+            table.add_row(
+                str(row.get("blocker")),
+                str(row.get("subject")),
+                str(row.get("item_count")),
+                str(row.get("remedy")),
+            )
+        error_console.print(table)
+    if outcome.failed_checks:
+        table = Table(title="Failed checks")
+        for column in ("asset", "check", "what failed"):
+            table.add_column(column)
+        for check in outcome.failed_checks:
+            table.add_row(check.asset, check.name, check.description[:400])
+        error_console.print(table)
+    for failure in outcome.failures:
+        error_console.print(f"[red]-[/] {failure[:600]}")
+
+
+@app.command()
+def close(
+    month: Annotated[str, typer.Option("--month", help="The month to close, YYYY-MM.")],
+    wait_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--wait-seconds",
+            help="How long to wait for the loader to catch up "
+            "(default BILLING_CLOSE_WAIT_SECONDS, 60).",
+        ),
+    ] = None,
+) -> None:
+    """Close a month: checks, issue in one transaction, PDFs, events (a Dagster run).
+
+    Waits for the loader to land the whole stream, then dbt build with its tests, Great
+    Expectations suites, the issue step, documents and events; the run is in `billing ui`.
+    Exit 0 when closed (or nothing new to issue), 2 when refused (loader behind, blockers,
+    failed checks), 1 on any other failure.
+    """
+    from orchestration.defs.partitions import partition_key_of
+
+    settings = load_settings()
+    if wait_seconds is not None:
+        settings = dataclasses.replace(settings, close_wait_seconds=wait_seconds)
+    partition_key_of(month)
+    endpoints = localservices.resolve_endpoints(settings)
+    _wait_for_loader(settings, endpoints)
+
+    from orchestration.closing import dagster_instance, run_close
+    from orchestration.definitions import build_definitions
+    from orchestration.defs.resources import BillingResource
+
+    defs = build_definitions(BillingResource(close_wait_seconds=settings.close_wait_seconds))
+    logs = settings.state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_file = logs / f"close-{month}-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
+    with console.status(
+        f"closing {month} through Dagster: dbt build and tests, checks, issue, documents, events"
+    ):
+        outcome = run_close(defs, month, dagster_instance(settings), log_file=log_file)
+    console.print(f"Dagster run {outcome.run_id} (log: {log_file})")
+    if outcome.success:
+        _print_success(outcome, _period_totals(settings, endpoints.database_url, month))
+        return
+    _print_refusal(outcome)
+    verdict = "refused" if outcome.refused else "failed"
+    error_console.print(
+        f"[bold red]close of {month} {verdict}:[/] nothing was issued unless listed above. "
+        f"Fix the causes and run `billing close --month {month}` again (see {RUNBOOK})."
+    )
+    raise typer.Exit(EXIT_REFUSED if outcome.refused else EXIT_FAILED)
+
+
+@app.command()
+def ui(
+    port: Annotated[int | None, typer.Option(help="Port of the UI (default: a free one).")] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Start the Dagster UI (assets, lineage, checks, run history) on the local data."""
+    from orchestration.closing import dagster_instance
+
+    settings = load_settings()
+    dagster_instance(settings)  # creates DAGSTER_HOME and its dagster.yaml on first use
+    port = port or localservices.free_port()
+    webserver = os.path.join(sys.prefix, "bin", "dagster-webserver")
+    command = [
+        webserver if os.path.exists(webserver) else "dagster-webserver",
+        "-h",
+        host,
+        "-p",
+        str(port),
+        "-m",
+        "orchestration.definitions",
+        "-d",
+        str(PROJECT_ROOT),
+    ]
+    environment = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home)}
+    console.print(f"Dagster UI on http://{host}:{port} (Ctrl-C to stop)")
+    process = subprocess.Popen(command, env=environment, cwd=PROJECT_ROOT)
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        code = process.wait(timeout=20)
+    if code not in (0, -15):
+        raise typer.Exit(EXIT_FAILED)
