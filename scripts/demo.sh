@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole service on this machine, end to end, for one month (default 2026-10):
+# embedded services -> sample accounts and tiers -> sample events published to NATS ->
+# loader -> the monthly close through Dagster (checks, issue, PDFs, events) -> invoices.
+# Re-runnable: a second run publishes the same events (JetStream drops them as duplicates),
+# lands nothing new, and the close issues nothing new.
+set -euo pipefail
+
+MONTH="${1:-2026-10}"
+EVENTS="${DEMO_EVENTS:-20000}"
+TENANTS=50   # samples/*.csv hold 50 sample tenants
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BILLING=(billing)
+command -v billing >/dev/null || BILLING=("$ROOT/.venv/bin/billing")
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "1/7 embedded PostgreSQL and NATS, schema"
+"${BILLING[@]}" up
+
+step "2/7 sample accounts and tiers ($TENANTS tenants)"
+"${BILLING[@]}" accounts import samples/accounts.csv
+"${BILLING[@]}" tiers import samples/account_tiers.csv
+
+step "3/7 $EVENTS sample charge events for $MONTH, published to stream BILLING"
+"${BILLING[@]}" publish-sample --month "$MONTH" --events "$EVENTS" --tenants "$TENANTS"
+
+step "4/7 the loader lands them (until idle)"
+"${BILLING[@]}" load --until-idle --metrics-port 0
+
+step "5/7 close $MONTH through Dagster: checks, issue, PDFs, events"
+"${BILLING[@]}" close --month "$MONTH"
+
+step "6/7 the invoices of $MONTH"
+"${BILLING[@]}" invoices list --month "$MONTH"
+FIRST="$("$ROOT/.venv/bin/python" - "$MONTH" <<'PY'
+import sys
+from billing.cli.invoices import caller_database_url
+from billing.invoices import list_invoices
+invoices = list_invoices(caller_database_url(), sys.argv[1])
+print(invoices[0].invoice_number if invoices else "")
+PY
+)"
+if [[ -n "$FIRST" ]]; then
+    "${BILLING[@]}" invoices show "$FIRST"
+fi
+
+step "7/7 where things are"
+STATE="${BILLING_STATE_DIR:-$ROOT/.billing}"
+DOCS="${BILLING_DOCUMENTS_URI:-file://$STATE/documents}"
+echo "PDFs:        ${DOCS}/invoices/${MONTH:0:4}/${MONTH:5:2}/  (one per invoice, e.g. ${FIRST:-INV-...}.pdf)"
+echo "Dagster UI:  ${BILLING[*]} ui     (then open the printed URL: Assets, Lineage, Runs)"
+echo "Stop:        make down"
