@@ -254,6 +254,8 @@ def _import(conn: psycopg.Connection[Any], path: Path, table: _Table) -> ImportR
     if problems:
         raise _refuse(path, problems)
     with conn.transaction():
+        # The caller may hold a transaction open across imports (then this is a savepoint).
+        conn.execute("drop table if exists pg_temp.incoming")
         conn.execute(
             f"create temporary table incoming (line integer, like {table.name} including defaults)"
             " on commit drop"
@@ -282,6 +284,7 @@ def _import(conn: psycopg.Connection[Any], path: Path, table: _Table) -> ImportR
                     ],
                 )
         results = conn.execute(_upsert_sql(table)).fetchall()
+        conn.execute("drop table incoming")
     inserted = sum(1 for (was_inserted,) in results if was_inserted)
     return ImportReport(table.name, len(rows), inserted, len(results) - inserted)
 
