@@ -1,0 +1,239 @@
+"""Tenant isolation, least privilege and forced row-level security (SPEC section 5).
+
+Every relation of schema billing is discovered from the catalog, so a model added later is
+covered without touching this file: a relation is either in TENANT_FACING (a tenant reads
+its own rows) or internal (a tenant reads nothing). Tenants connect as real login roles.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+
+from billing.invoices import void_invoice
+from tests.conftest import LoginFactory
+from tests.support.billing_data import Event, add_account, at, land_events
+from tests.support.dbt import DbtProject
+
+TENANT_A = uuid.UUID("a0000000-0000-4000-8000-00000000000a")
+TENANT_B = uuid.UUID("b0000000-0000-4000-8000-00000000000b")
+
+# SPEC section 5: what a tenant may read (its own rows). Everything else shows it no row.
+TENANT_FACING = {
+    "issued_invoices",
+    "issued_invoice_lines",
+    "issued_invoice_events",
+    "invoice_voids",
+    "invoices",
+    "invoice_lines",
+    "priced_charges",
+    "unpriced_charges",
+    "margins",
+}
+MODEL_SCHEMAS = ("billing", "intermediate", "staging")
+
+
+def billing_relations(database_url: str) -> dict[str, str]:
+    """Every table and view of schema billing: name -> relkind."""
+    with psycopg.connect(database_url) as conn:
+        return dict(
+            conn.execute(
+                "select c.relname, c.relkind::text from pg_class c"
+                " join pg_namespace n on n.oid = c.relnamespace"
+                " where n.nspname = 'billing' and c.relkind in ('r', 'v', 'p', 'm')"
+            ).fetchall()
+        )
+
+
+def has_tenant_column(conn: psycopg.Connection[Any], relation: str) -> bool:
+    row = conn.execute(
+        "select count(*) from information_schema.columns"
+        " where table_schema = 'billing' and table_name = %s and column_name = 'tenant_id'",
+        (relation,),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def tenant_rows(database_url: str, relation: str) -> list[uuid.UUID | None]:
+    """The tenant_id of every row a session sees (None for relations without the column)."""
+    with psycopg.connect(database_url) as conn:
+        identifier = sql.Identifier("billing", relation)
+        if has_tenant_column(conn, relation):
+            query = sql.SQL("select tenant_id from {}").format(identifier)
+        else:
+            query = sql.SQL("select null::uuid from {}").format(identifier)
+        return [row[0] for row in conn.execute(query).fetchall()]
+
+
+@pytest.fixture
+def two_tenants_billed(database_url: str, dbt_project: DbtProject, login: LoginFactory) -> None:
+    """Two tenants with rows in every tenant-facing relation, and internal rows too."""
+    with psycopg.connect(database_url) as conn:
+        add_account(conn, TENANT_A, tier="starter")
+        add_account(conn, TENANT_B, tier="business", currency="USD")
+        land_events(
+            conn,
+            [
+                Event(TENANT_A, at("2026-10-05"), "sfr_fr", "outbound", 3),
+                Event(TENANT_A, at("2026-10-06"), "bt_uk", "inbound", 1),
+                Event(TENANT_B, at("2026-10-07"), "att_us", "outbound", 2),
+                Event(TENANT_A, at("2026-10-07"), "sfr_fr", "outbound", 2, message_id="dup"),
+            ],
+        )
+    dbt_project.close("2026-10")
+    finance = login("billing_finance")
+    for number in ("INV-202610-000001", "INV-202610-000002"):
+        void_invoice(finance, number, reason="test", replacement_required=False)
+    with psycopg.connect(database_url) as conn:
+        # November: an unpriced event for each tenant (a missing operator), not closed.
+        land_events(
+            conn,
+            [
+                Event(TENANT_A, at("2026-11-02"), "unknown_op", "outbound", 1),
+                Event(TENANT_B, at("2026-11-02"), "unknown_op", "outbound", 1),
+            ],
+        )
+        # Internal rows: a stored document and its outbox event.
+        conn.execute(
+            "insert into billing.invoice_documents (invoice_number, kind, tenant_id, uri, sha256,"
+            " size_bytes) values ('INV-202610-000002', 'invoice', %s, 'file:///x.pdf', %s, 10)",
+            (TENANT_B, "0" * 64),
+        )
+        conn.execute(
+            "insert into billing.invoice_outbox (event_id, invoice_number, subject, payload)"
+            " values (%s, 'INV-202610-000002', 'billing.invoice.generated.v1', '{}')",
+            (uuid.uuid4(),),
+        )
+    dbt_project.build_models("2026-11")
+
+
+def test_every_billing_relation_isolates_tenants(
+    database_url: str, two_tenants_billed: None, login: LoginFactory
+) -> None:
+    relations = billing_relations(database_url)
+    assert set(relations) >= TENANT_FACING, "a tenant-facing relation is missing"
+    auditor = login("billing_auditor")
+    tenant_a = login("billing_tenant", tenant_id=TENANT_A)
+    tenant_b = login("billing_tenant", tenant_id=TENANT_B)
+    unmapped = login("billing_tenant")
+    for relation in sorted(relations):
+        everything = tenant_rows(auditor, relation)
+        for tenant_id, tenant_url in ((TENANT_A, tenant_a), (TENANT_B, tenant_b)):
+            seen = tenant_rows(tenant_url, relation)
+            if relation in TENANT_FACING:
+                assert sorted(map(str, seen)) == sorted(
+                    str(t) for t in everything if t == tenant_id
+                ), f"{relation}: a tenant must see exactly its own rows"
+                assert seen, f"{relation}: the fixture should give each tenant rows"
+            else:
+                assert seen == [], f"{relation} is internal but a tenant sees rows"
+        assert tenant_rows(unmapped, relation) == [], f"{relation}: an unmapped login sees rows"
+        if relation in ("invoice_documents", "invoice_outbox", "period_closes"):
+            assert everything, f"{relation}: the auditor should see the internal rows"
+
+
+def test_a_tenant_cannot_impersonate_another_with_settings(
+    database_url: str, two_tenants_billed: None, login: LoginFactory
+) -> None:
+    tenant_a = login("billing_tenant", tenant_id=TENANT_A)
+    with psycopg.connect(tenant_a) as conn:
+        conn.execute("select set_config('billing.tenant_id', %s, false)", (str(TENANT_B),))
+        conn.execute("set application_name = 'impersonation attempt'")
+        seen = conn.execute("select distinct tenant_id from billing.invoices").fetchall()
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("set role billing_auditor")
+    assert seen == [(TENANT_A,)]
+
+
+def test_a_tenant_cannot_write_any_billing_relation(
+    database_url: str, two_tenants_billed: None, login: LoginFactory
+) -> None:
+    tenant_a = login("billing_tenant", tenant_id=TENANT_A)
+    for relation in sorted(billing_relations(database_url)):
+        identifier = sql.Identifier("billing", relation)
+        for statement in (
+            sql.SQL("insert into {} default values").format(identifier),
+            sql.SQL("delete from {}").format(identifier),
+            sql.SQL("update {} set tenant_id = tenant_id").format(identifier),
+        ):
+            with (
+                psycopg.connect(tenant_a) as conn,
+                pytest.raises(
+                    (
+                        errors.InsufficientPrivilege,
+                        errors.UndefinedColumn,
+                        errors.ObjectNotInPrerequisiteState,
+                    )
+                ),
+            ):
+                conn.execute(statement)
+    # Nothing changed: the auditor's counts are those of the fixture.
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("select count(*) from billing.issued_invoices").fetchone() == (2,)
+
+
+def test_the_loader_role_reads_no_billing_relation(
+    database_url: str, two_tenants_billed: None, login: LoginFactory
+) -> None:
+    loader = login("billing_loader")
+    for relation in sorted(billing_relations(database_url)):
+        with psycopg.connect(loader) as conn, pytest.raises(errors.InsufficientPrivilege):
+            conn.execute(
+                sql.SQL("select 1 from {} limit 1").format(sql.Identifier("billing", relation))
+            )
+    for table in ("message_charged", "rejected_messages"):
+        for statement in (
+            "select 1 from {} limit 1",
+            "update {} set subject = subject",
+            "delete from {}",
+        ):
+            with psycopg.connect(loader) as conn, pytest.raises(errors.InsufficientPrivilege):
+                conn.execute(sql.SQL(statement).format(sql.Identifier("raw", table)))
+
+
+def forced_rls_report(database_url: str) -> list[tuple[str, str, bool, bool, int]]:
+    """Every table of the model schemas and billing: RLS enabled, forced, policy count."""
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "select n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity,"
+            " (select count(*) from pg_policy p where p.polrelid = c.oid)::int"
+            " from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = any(%s) and c.relkind in ('r', 'p') order by 1, 2",
+            (list(MODEL_SCHEMAS),),
+        ).fetchall()
+
+
+def assert_every_table_has_forced_rls(database_url: str) -> None:
+    report = forced_rls_report(database_url)
+    assert {name for schema, name, *_ in report if schema == "billing"} >= {
+        "issued_invoices",
+        "margins",
+        "invoice_drafts",
+    }
+    missing = [row for row in report if not (row[2] and row[3] and row[4] > 0)]
+    assert missing == [], f"tables without forced row-level security: {missing}"
+    with psycopg.connect(database_url) as conn:
+        views = conn.execute(
+            "select n.nspname, c.relname from pg_class c"
+            " join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = any(%s) and c.relkind = 'v'"
+            " and not coalesce('security_invoker=true' = any(c.reloptions), false)",
+            (list(MODEL_SCHEMAS),),
+        ).fetchall()
+    assert views == [], f"views that are not security_invoker: {views}"
+
+
+def test_every_table_has_forced_rls_after_a_build_and_a_full_refresh(
+    database_url: str, dbt_project: DbtProject
+) -> None:
+    with psycopg.connect(database_url) as conn:
+        add_account(conn, TENANT_A)
+        land_events(conn, [Event(TENANT_A, at("2026-10-05"))])
+    dbt_project.build("2026-10")
+    assert_every_table_has_forced_rls(database_url)
+    dbt_project.build("2026-10", "--full-refresh")
+    assert_every_table_has_forced_rls(database_url)
