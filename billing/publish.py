@@ -114,6 +114,116 @@ class _AckCounter:
             self.all_acked.set()
 
 
+class Publisher:
+    """One connection publishing charge events with bounded acks in flight.
+
+    `async with Publisher(url) as publisher: await publisher.send(payloads)`; the report
+    counts what the server answered once `finish()` (or leaving the block) has waited for
+    the outstanding acks.
+    """
+
+    def __init__(
+        self,
+        nats_url: str,
+        *,
+        subject: str = CHARGE_SUBJECT,
+        duplicate_window_seconds: float = 120.0,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        ack_timeout_seconds: float = 30.0,
+        with_msg_id: bool = True,
+    ) -> None:
+        self.nats_url = nats_url
+        self.subject = subject
+        self.duplicate_window_seconds = duplicate_window_seconds
+        self.max_in_flight = max_in_flight
+        self.ack_timeout_seconds = ack_timeout_seconds
+        self.with_msg_id = with_msg_id
+        self.report = PublishReport()
+        self._counter = _AckCounter(self.report, max_in_flight)
+        self._nc: Client | None = None
+        self._prefix = ""
+        self._line = 0
+        self._started = time.monotonic()
+
+    async def __aenter__(self) -> Publisher:
+        try:
+            self._nc = await nats.connect(
+                self.nats_url, name="billing-publish", max_reconnect_attempts=3
+            )
+        except (nats.errors.NoServersError, OSError, TimeoutError) as error:
+            raise PublishError(
+                f"cannot connect to NATS at {self.nats_url}: {error}; run `billing up` or set "
+                "BILLING_NATS_URL"
+            ) from error
+        await ensure_streams(self._nc.jetstream(), self.duplicate_window_seconds)
+        self._prefix = self._nc.new_inbox() + "."
+        await self._nc.subscribe(
+            self._prefix + "*",
+            cb=self._counter.on_ack,
+            pending_msgs_limit=4 * self.max_in_flight,
+            pending_bytes_limit=0,
+        )
+        self._started = time.monotonic()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        try:
+            if exc_info[0] is None:
+                await self.finish()
+        finally:
+            assert self._nc is not None
+            await self._nc.close()
+            self.report.seconds = time.monotonic() - self._started
+
+    async def send(self, payloads: Iterable[bytes], on_progress: Progress | None = None) -> None:
+        """Publish each non-blank payload (line numbers continue across calls)."""
+        assert self._nc is not None, "use Publisher as an async context manager"
+        nc, report, counter = self._nc, self.report, self._counter
+        publish, subject, prefix = nc.publish, self.subject, self._prefix
+        progress_every, sent_before = 10_000, report.sent
+        for payload in payloads:
+            self._line += 1
+            if not payload.strip():
+                report.skipped_blank += 1
+                continue
+            if report.sent - counter.acked >= self.max_in_flight:
+                counter.room.clear()
+                await counter.room.wait()
+            msg_id = msg_id_of(payload) if self.with_msg_id else None
+            headers = None if msg_id is None else {"Nats-Msg-Id": msg_id}
+            try:
+                await publish(subject, payload, reply=f"{prefix}{self._line}", headers=headers)
+            except nats.errors.MaxPayloadError:
+                report._error(
+                    f"line {self._line}: {len(payload)} bytes, more than the server's maximum "
+                    f"message size ({nc.max_payload} bytes); not published"
+                )
+                continue
+            if msg_id is None:
+                report.without_msg_id += 1
+            report.sent += 1
+            if on_progress is not None and report.sent % progress_every == 0:
+                on_progress(progress_every)
+        if on_progress is not None:
+            on_progress((report.sent - sent_before) % progress_every)
+
+    async def finish(self) -> PublishReport:
+        """Wait (bounded) for the acks of everything sent; the report."""
+        assert self._nc is not None
+        counter = self._counter
+        if counter.acked < self.report.sent:
+            await self._nc.flush()
+            counter.done_sending = True
+            if counter.acked < self.report.sent:
+                counter.all_acked.clear()
+                with contextlib.suppress(TimeoutError):  # reported as unacknowledged
+                    await asyncio.wait_for(
+                        counter.all_acked.wait(), timeout=self.ack_timeout_seconds
+                    )
+            counter.done_sending = False
+        return self.report
+
+
 async def publish_payloads(
     nats_url: str,
     payloads: Iterable[bytes],
@@ -126,73 +236,14 @@ async def publish_payloads(
     on_progress: Progress | None = None,
 ) -> PublishReport:
     """Publish every non-blank payload to `subject`; the report counts the server's answers."""
-    report = PublishReport()
-    counter = _AckCounter(report, max_in_flight)
-    started = time.monotonic()
-    try:
-        nc = await nats.connect(nats_url, name="billing-publish", max_reconnect_attempts=3)
-    except (nats.errors.NoServersError, OSError, TimeoutError) as error:
-        raise PublishError(
-            f"cannot connect to NATS at {nats_url}: {error}; run `billing up` or set "
-            "BILLING_NATS_URL"
-        ) from error
-    try:
-        await ensure_streams(nc.jetstream(), duplicate_window_seconds)
-        prefix = nc.new_inbox() + "."
-        await nc.subscribe(
-            prefix + "*",
-            cb=counter.on_ack,
-            pending_msgs_limit=4 * max_in_flight,
-            pending_bytes_limit=0,
-        )
-        await _send_all(
-            nc, payloads, subject, prefix, report, counter, max_in_flight, with_msg_id, on_progress
-        )
-        counter.done_sending = True
-        if counter.acked < report.sent:
-            await nc.flush()
-            with contextlib.suppress(TimeoutError):  # reported as unacknowledged
-                await asyncio.wait_for(counter.all_acked.wait(), timeout=ack_timeout_seconds)
-    finally:
-        await nc.close()
-        report.seconds = time.monotonic() - started
-    return report
-
-
-async def _send_all(
-    nc: Client,
-    payloads: Iterable[bytes],
-    subject: str,
-    prefix: str,
-    report: PublishReport,
-    counter: _AckCounter,
-    max_in_flight: int,
-    with_msg_id: bool,
-    on_progress: Progress | None,
-) -> None:
-    publish = nc.publish
-    progress_every = 10_000
-    for line_number, payload in enumerate(payloads, start=1):
-        if not payload.strip():
-            report.skipped_blank += 1
-            continue
-        if report.sent - counter.acked >= max_in_flight:
-            counter.room.clear()
-            await counter.room.wait()
-        msg_id = msg_id_of(payload) if with_msg_id else None
-        headers = None if msg_id is None else {"Nats-Msg-Id": msg_id}
-        try:
-            await publish(subject, payload, reply=f"{prefix}{line_number}", headers=headers)
-        except nats.errors.MaxPayloadError:
-            report._error(
-                f"line {line_number}: {len(payload)} bytes, more than the server's maximum "
-                f"message size ({nc.max_payload} bytes); not published"
-            )
-            continue
-        if msg_id is None:
-            report.without_msg_id += 1
-        report.sent += 1
-        if on_progress is not None and report.sent % progress_every == 0:
-            on_progress(progress_every)
-    if on_progress is not None:
-        on_progress(report.sent % progress_every)
+    publisher = Publisher(
+        nats_url,
+        subject=subject,
+        duplicate_window_seconds=duplicate_window_seconds,
+        max_in_flight=max_in_flight,
+        ack_timeout_seconds=ack_timeout_seconds,
+        with_msg_id=with_msg_id,
+    )
+    async with publisher:
+        await publisher.send(payloads, on_progress)
+    return publisher.report
