@@ -237,3 +237,18 @@ def test_every_table_has_forced_rls_after_a_build_and_a_full_refresh(
     assert_every_table_has_forced_rls(database_url)
     dbt_project.build("2026-10", "--full-refresh")
     assert_every_table_has_forced_rls(database_url)
+
+
+def test_no_role_but_the_owner_can_change_issued_rows(
+    database_url: str, two_tenants_billed: None, login: LoginFactory
+) -> None:
+    for group in ("billing_transformer", "billing_renderer", "billing_finance", "billing_auditor"):
+        url = login(group)
+        for statement in (
+            "update billing.issued_invoices set total = 0",
+            "delete from billing.issued_invoice_lines",
+            "delete from billing.invoice_voids",
+            "truncate billing.issued_invoice_events",
+        ):
+            with psycopg.connect(url) as conn, pytest.raises(errors.InsufficientPrivilege):
+                conn.execute(statement)
