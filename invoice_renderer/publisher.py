@@ -10,6 +10,7 @@ published. A crash after sending and before marking cannot send an event twice:
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from billing.settings import INVOICE_STREAM, INVOICE_SUBJECT, Settings
 from billing.streams import ensure_streams
 from invoice_renderer import records
 
+_log = logging.getLogger(__name__)
 _PUBLISH_LOCK_KEY = 7_311_022_007
 # How far before the oldest unpublished row the stream is read back: covers clock skew
 # between the database and the NATS server.
@@ -59,6 +61,10 @@ class _Row:
     subject: str
     payload: dict[str, Any]
     created_at: datetime
+
+
+async def _log_nats_error(error: Exception) -> None:
+    _log.debug("nats: %s", error)
 
 
 def _unpublished(conn: records.Connection) -> list[_Row]:
@@ -132,7 +138,14 @@ async def _publish(settings: Settings, conn: records.Connection, nats_url: str) 
     if not rows:
         return report
     try:
-        client = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=2)
+        # Bounded retries (nats-py retries a refused first connect 60 times by default).
+        client = await nats.connect(
+            nats_url,
+            connect_timeout=5,
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.5,
+            error_cb=_log_nats_error,
+        )
     except (NoServersError, OSError) as error:
         raise NatsUnavailableError(
             f"cannot reach NATS at {nats_url} ({error}); {len(rows)} invoice event(s) stay in "
