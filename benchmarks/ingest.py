@@ -361,6 +361,7 @@ def main() -> None:
         key = f"cpu_us_per_event_{name}"
         if key in throughput:
             row(f"CPU per event, {name}", f"{throughput[key]:.1f} µs")
+    row("CPU per event, loader alone", f"{drain['cpu_us_per_event_loader']:.1f} µs")
     row(
         "load average before / after",
         f"{results['load_average_before'][0]:.1f} / {results['load_average_after'][0]:.1f}",
