@@ -54,7 +54,7 @@ def _line_view(line: InvoiceLine) -> LineView:
             description=line.description,
             detail=detail,
             quantity=f"{days} days",
-            unit_price=f"{formatting.unit_price(line.unit_price)} / month",
+            unit_price=formatting.unit_price(line.unit_price),
             amount=formatting.amount(line.amount),
         )
     return LineView(

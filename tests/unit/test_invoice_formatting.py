@@ -61,5 +61,5 @@ def test_lines_are_grouped_subscription_usage_then_late_usage_by_month() -> None
     ]
     assert [len(group.lines) for group in groups] == [1, 3, 2]
     subscription = groups[0].lines[0]
-    assert subscription.unit_price.endswith("/ month")
+    assert subscription.detail.startswith("Monthly fee")
     assert "days" in subscription.quantity
