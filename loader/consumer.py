@@ -31,6 +31,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from loader.errors import LoaderRefusedError
+from loader.natsclient import DeliveryClient
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 _V1_TOKENS: Final = 9
 _BOUND_ELSEWHERE_WAIT_SECONDS: Final = 5.0
 
-Delivery = tuple[int, Msg]
+# (stream sequence, subject, reply (the ack subject), payload), as received
+Delivery = tuple[int, bytes, bytes, bytes]
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class ConsumerSettings:
     idle_heartbeat_seconds: float = 5.0
     # The client-side queue never needs more than what the server may have in flight.
     pending_msgs_limit: int = 0
+    # Deliveries straight from the protocol reader (DeliveryClient); False: nats-py's queue
+    # and callback (kept for tests that make the client queue overflow).
+    direct_delivery: bool = True
 
     @property
     def deliver_subject(self) -> str:
@@ -62,9 +67,9 @@ class ConsumerSettings:
         return self.pending_msgs_limit or 2 * self.max_ack_pending + 1000
 
 
-def stream_and_consumer_sequence(reply: str) -> tuple[int, int]:
+def stream_and_consumer_sequence(reply: bytes) -> tuple[int, int]:
     """Stream and consumer (delivery) sequences from a JetStream ack subject."""
-    tokens = reply.split(".")
+    tokens = reply.split(b".")
     if len(tokens) == _V1_TOKENS:
         return int(tokens[5]), int(tokens[6])
     # $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<sseq>.<dseq>...
@@ -74,8 +79,9 @@ def stream_and_consumer_sequence(reply: str) -> tuple[int, int]:
 class ChargeConsumer:
     """Binds the durable consumer and buffers its deliveries for the batch writer."""
 
-    def __init__(self, js: JetStreamContext, settings: ConsumerSettings, batch_size: int) -> None:
-        self._js = js
+    def __init__(self, nc: DeliveryClient, settings: ConsumerSettings, batch_size: int) -> None:
+        self._nc = nc
+        self._js = nc.jetstream()
         self.settings = settings
         self._batch_size = batch_size
         self._subscription: JetStreamContext.PushSubscription | None = None
@@ -136,6 +142,8 @@ class ChargeConsumer:
             pending_msgs_limit=self.settings.queue_limit,
             pending_bytes_limit=0,  # bounded by max_ack_pending instead: a drop is a gap
         )
+        if self.settings.direct_delivery:
+            self._nc.deliver_directly(self._subscription._sub, self._on_delivery)
         log.info("consumer %s %s", self.settings.name, outcome)
         return outcome
 
@@ -143,6 +151,7 @@ class ChargeConsumer:
         """Stop intake; deliveries already buffered stay for the writer."""
         subscription, self._subscription = self._subscription, None
         if subscription is not None:
+            self._nc.stop_delivering_directly(subscription._sub)
             await subscription.unsubscribe()
 
     def request_resync(self, reason: str) -> None:
@@ -224,13 +233,20 @@ class ChargeConsumer:
             ),
         )
 
+    async def ack(self, delivery: Delivery) -> None:
+        """Acknowledge a delivery (with AckAll: every delivery up to its stream sequence)."""
+        await self._nc.publish(delivery[2].decode())
+
     async def _on_message(self, msg: Msg) -> None:
+        self._on_delivery(msg.subject.encode(), msg.reply.encode(), msg.data)
+
+    def _on_delivery(self, subject: bytes, reply: bytes, data: bytes) -> None:
         if self._resync_reason is not None or self._subscription is None:
             return  # delivered again after the rebind
         try:
-            stream_sequence, consumer_sequence = stream_and_consumer_sequence(msg.reply)
+            stream_sequence, consumer_sequence = stream_and_consumer_sequence(reply)
         except (ValueError, IndexError):
-            log.error("ignoring a delivery without a JetStream ack subject: %r", msg.reply)
+            log.error("ignoring a delivery without a JetStream ack subject: %r", reply)
             return
         if consumer_sequence != self._last_consumer_sequence + 1:
             self.request_resync(
@@ -242,14 +258,14 @@ class ChargeConsumer:
         self.received += 1
         self.last_arrival = now = time.monotonic()
         if stream_sequence <= self._max_accepted:
-            self._duplicates.append((stream_sequence, msg))
+            self._duplicates.append((stream_sequence, subject, reply, data))
             if len(self._duplicates) == 1 and not self._accepted:
                 self._first_arrival = now
                 self._wakeup.set()
             return
         self._max_accepted = stream_sequence
         accepted = self._accepted
-        accepted.append((stream_sequence, msg))
+        accepted.append((stream_sequence, subject, reply, data))
         if len(accepted) == 1:
             if not self._duplicates:
                 self._first_arrival = now

@@ -21,7 +21,6 @@ import nats.errors
 import nats.js.errors
 import psycopg
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 
 from billing import db
 from billing.localservices import Endpoints
@@ -59,6 +58,7 @@ class LoaderConfig:
     max_ack_pending: int = 20_000
     ack_wait_seconds: float = 30.0
     pending_msgs_limit: int = 0
+    direct_delivery: bool = True
     until_idle: bool = False
     idle_seconds: float = 1.0
     lag_refresh_seconds: float = 2.0
@@ -179,13 +179,14 @@ class Loader:
             await ensure_streams(js, config.duplicate_window_seconds)
             await self._check_stream(js)
             self._consumer = ChargeConsumer(
-                js,
+                self._nc,
                 ConsumerSettings(
                     stream=config.stream,
                     name=config.consumer,
                     max_ack_pending=config.max_ack_pending,
                     ack_wait_seconds=config.ack_wait_seconds,
                     pending_msgs_limit=config.pending_msgs_limit,
+                    direct_delivery=config.direct_delivery,
                 ),
                 batch_size=config.batch_size,
             )
@@ -215,6 +216,8 @@ class Loader:
         config = self.config
         wait = min(config.idle_seconds / 2, 0.5) if config.until_idle else 1.0
         while True:
+            if self._stopping and consumer.bound:
+                await consumer.unbind()  # no more intake: only what is in hand is committed
             accepted, duplicates = await consumer.next_batch(
                 config.linger_seconds, wait, flush=self._stopping
             )
@@ -222,9 +225,6 @@ class Loader:
                 await self._commit(accepted, duplicates)
                 continue
             if self._stopping:
-                if consumer.bound:
-                    await consumer.unbind()  # what arrived meanwhile is flushed next turn
-                    continue
                 return
             if consumer.resync_reason is None and consumer.drained_after_drop():
                 consumer.request_resync("the client dropped deliveries (slow consumer)")
@@ -243,13 +243,17 @@ class Loader:
     async def _commit(self, accepted: list[Delivery], duplicates: list[Delivery]) -> None:
         rows: list[ChargeRow] = []
         rejects: list[RejectRow] = []
-        for sequence, msg in accepted:
-            row = build_row(sequence, msg.subject, msg.data)
+        subjects: dict[bytes, str] = {}
+        for sequence, raw_subject, _, data in accepted:
+            subject = subjects.get(raw_subject)
+            if subject is None:
+                subject = subjects[raw_subject] = raw_subject.decode(errors="replace")
+            row = build_row(sequence, subject, data)
             if type(row) is tuple:
                 rows.append(row)
             else:
                 assert isinstance(row, Rejected)
-                rejects.append(reject_row(sequence, msg.subject, msg.data, row.reason))
+                rejects.append(reject_row(sequence, subject, data, row.reason))
         metrics = self.metrics
         if accepted:
             high_water = accepted[-1][0]
@@ -273,8 +277,7 @@ class Loader:
         self.summary.duplicates += len(duplicates)
         # AckAll: the highest stream sequence covers the whole batch, and every duplicate is
         # at or below a committed sequence.
-        last = accepted[-1][1] if accepted else max(duplicates, key=lambda d: d[0])[1]
-        await self._ack(last)
+        await self._ack(accepted[-1] if accepted else max(duplicates))
 
     async def _write(
         self, rows: list[ChargeRow], rejects: list[RejectRow], high_water: int
@@ -337,9 +340,10 @@ class Loader:
         self._db_ok = True
         self._last_db_ok = time.monotonic()
 
-    async def _ack(self, msg: Msg) -> None:
+    async def _ack(self, delivery: Delivery) -> None:
+        assert self._consumer is not None
         try:
-            await msg.ack()
+            await self._consumer.ack(delivery)
         except nats.errors.Error as error:
             # Harmless: the messages are committed; a redelivery is skipped as a duplicate.
             log.warning("acknowledgement not sent: %s", error)

@@ -105,10 +105,10 @@ def test_reject_rows_keep_the_bytes_and_bound_the_reason() -> None:
 
 
 def test_sequences_come_from_the_ack_subject_with_or_without_a_domain() -> None:
-    assert stream_and_consumer_sequence("$JS.ACK.BILLING.billing-loader.1.1234.77.1700.9") == (
+    assert stream_and_consumer_sequence(b"$JS.ACK.BILLING.billing-loader.1.1234.77.1700.9") == (
         1234,
         77,
     )
     assert stream_and_consumer_sequence(
-        "$JS.ACK.hub.ACCHASH.BILLING.billing-loader.2.1234.78.1700.9.token"
+        b"$JS.ACK.hub.ACCHASH.BILLING.billing-loader.2.1234.78.1700.9.token"
     ) == (1234, 78)
