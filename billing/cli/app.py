@@ -24,7 +24,9 @@ EXIT_REFUSED = 2
 def run_command(application: typer.Typer) -> int:
     """Run the CLI; a BillingError becomes a red message and exit code 1."""
     try:
-        application(standalone_mode=False)
+        # Without standalone mode, click returns a command's `raise typer.Exit(code)` as the
+        # return value instead of raising it.
+        outcome = application(standalone_mode=False)
     except BillingError as error:
         error_console.print(f"[bold red]error:[/] {error}")
         return EXIT_FAILED
@@ -40,4 +42,4 @@ def run_command(application: typer.Typer) -> int:
             error.show()
             return error.exit_code
         raise
-    return 0
+    return outcome if isinstance(outcome, int) else 0
