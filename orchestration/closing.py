@@ -62,7 +62,7 @@ class CloseOutcome:
     failed_checks: list[FailedCheck] = field(default_factory=list)
     blockers: list[dict[str, Any]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-    skipped_steps: list[str] = field(default_factory=list)
+    started_steps: list[str] = field(default_factory=list)
     materialized: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -93,13 +93,20 @@ def _plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
+def _innermost(error: Any) -> str:
+    """The first line of the deepest cause of a SerializableErrorInfo (the user's error)."""
+    while error.cause is not None:
+        error = error.cause
+    lines = (error.message or "").strip().splitlines()
+    return lines[0] if lines else str(error.cls_name)
+
+
 def _failure_text(event: dg.DagsterEvent) -> str:
     data = event.step_failure_data
     if data.user_failure_data is not None and data.user_failure_data.description:
         return str(data.user_failure_data.description)
     if data.error is not None:
-        cause = data.error.cause or data.error
-        return cause.message.strip().splitlines()[0] if cause.message else str(data.error)
+        return _innermost(data.error)
     return "failed"
 
 
@@ -129,8 +136,16 @@ def read_outcome(result: dg.ExecuteInProcessResult, period: str) -> CloseOutcome
             text = _failure_text(event)
             if "blocking asset check" not in text:  # listed as failed checks already
                 outcome.failures.append(f"{event.step_key}: {text}")
-        elif event.event_type == dg.DagsterEventType.STEP_SKIPPED:
-            outcome.skipped_steps.append(str(event.step_key))
+        elif event.event_type in (
+            dg.DagsterEventType.RUN_FAILURE,
+            dg.DagsterEventType.RESOURCE_INIT_FAILURE,
+        ):
+            error = getattr(event.event_specific_data, "error", None)
+            text = _innermost(error) if error is not None else ""
+            if text and "blocking asset check" not in text:
+                outcome.failures.append(f"run: {text}")
+        elif event.event_type == dg.DagsterEventType.STEP_START:
+            outcome.started_steps.append(str(event.step_key))
     return outcome
 
 

@@ -16,7 +16,7 @@ from dagster_dbt import DbtCliResource
 from billing import db
 from billing.transform import period_vars
 from orchestration.defs.dbt_project import BILLING_DBT_PROJECT, invocation_target
-from orchestration.defs.partitions import MONTHLY, period_of
+from orchestration.defs.partitions import MONTHLY, ONE_MONTH_PER_RUN, period_of
 from orchestration.defs.resources import BillingResource, CloseLock, dbt_profile
 
 # Keys are [schema, name], as dagster-dbt names the models (billing/invoice_drafts, ...).
@@ -67,6 +67,7 @@ def _totals_markdown(issued: dict[str, tuple[str, Decimal]]) -> str:
         dg.AssetKey(["billing", "close_blockers"]),
     ],
     partitions_def=MONTHLY,
+    backfill_policy=ONE_MONTH_PER_RUN,
     group_name="invoicing",
     kinds={"dbt", "postgres"},
     description=(
@@ -129,6 +130,7 @@ def issued_invoices(
     key=INVOICE_DOCUMENTS,
     deps=[ISSUED_INVOICES],
     partitions_def=MONTHLY,
+    backfill_policy=ONE_MONTH_PER_RUN,
     group_name="invoicing",
     kinds={"python", "pdf"},
     description=(
@@ -171,6 +173,7 @@ def invoice_documents(
     key=INVOICE_EVENTS,
     deps=[INVOICE_DOCUMENTS],
     partitions_def=MONTHLY,
+    backfill_policy=ONE_MONTH_PER_RUN,
     group_name="invoicing",
     kinds={"nats"},
     description=(

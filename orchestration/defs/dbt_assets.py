@@ -20,9 +20,15 @@ from orchestration.defs.dbt_project import (
     TRANSLATOR,
     invocation_target,
     prepare_manifest,
+    reuse_partial_parse,
 )
-from orchestration.defs.partitions import MONTHLY, period_of
-from orchestration.defs.resources import BillingResource, CloseLock, dbt_profile
+from orchestration.defs.partitions import MONTHLY, ONE_MONTH_PER_RUN, period_of
+from orchestration.defs.resources import (
+    BillingResource,
+    CloseLock,
+    dbt_profile,
+    dbt_profile_variables,
+)
 
 CLOSE_BLOCKERS = dg.AssetKey(["billing", "close_blockers"])
 BUILD_ARGUMENTS = ("build", "--exclude-resource-type", "unit_test")
@@ -85,7 +91,7 @@ def _failures(invocation: DbtCliInvocation) -> list[str]:
     project=BILLING_DBT_PROJECT,
     dagster_dbt_translator=TRANSLATOR,
     partitions_def=MONTHLY,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    backfill_policy=ONE_MONTH_PER_RUN,
     name="billing_dbt",
 )
 def billing_dbt(
@@ -98,6 +104,7 @@ def billing_dbt(
     period = period_of(context.partition_key)
     url, _ = billing.role_url("billing_transformer")
     target = invocation_target(f"close-{period}-{context.run.run_id[:8]}")
+    reuse_partial_parse(target, dbt_profile_variables(url), period)
     with dbt_profile(url):
         invocation = dbt.cli(
             [*BUILD_ARGUMENTS, *period_vars(period)],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +19,7 @@ from billing.transform import DBT_PROJECT_DIR, run_dbt
 MANIFEST_TARGET = Path("target") / "dagster"
 RUNS_DIR = DBT_PROJECT_DIR / "target" / "dagster-runs"
 _KEEP_RUNS = 10
+PARTIAL_PARSE = "partial_parse.msgpack"
 # profiles.yml needs a connection to render; parsing never connects.
 _PARSE_URL = "postgresql://dbt@localhost:5432/billing"
 _SOURCE_SUFFIXES = (".sql", ".yml", ".yaml", ".csv", ".md")
@@ -67,6 +70,28 @@ def invocation_target(name: str) -> Path:
     return RUNS_DIR / name
 
 
+def reuse_partial_parse(target: Path, profile: Mapping[str, str], period: str) -> None:
+    """Start `target` with the newest partial parse made with the same profile and vars.
+
+    Each invocation gets a fresh folder, so dbt would parse the whole project every time
+    (seconds). dbt checks a partial parse itself and parses again what changed, so reusing one
+    is always safe; matching profile and vars only makes it likely to be usable.
+    """
+    key = hashlib.sha256(json.dumps([sorted(profile.items()), period]).encode()).hexdigest()
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "parse-key").write_text(key)
+    candidates = [
+        path
+        for path in RUNS_DIR.glob(f"*/{PARTIAL_PARSE}")
+        if path.parent != target
+        and (path.parent / "parse-key").exists()
+        and (path.parent / "parse-key").read_text() == key
+    ]
+    if candidates:
+        newest = max(candidates, key=lambda path: path.stat().st_mtime)
+        shutil.copy(newest, target / PARTIAL_PARSE)
+
+
 class BillingDbtTranslator(DagsterDbtTranslator):
     """Asset keys are dbt names (sources: [source, table]); groups follow the dbt layers,
     and the Finance seeds are the catalogue group."""
@@ -94,8 +119,6 @@ TRANSLATOR = BillingDbtTranslator()
 def source_specs(manifest_path: Path, exclude: set[dg.AssetKey]) -> list[dg.AssetSpec]:
     """External assets for the dbt sources (reference data, issued tables), with their
     descriptions, so the lineage shows what the models read; `exclude` are defined elsewhere."""
-    import json
-
     manifest = json.loads(manifest_path.read_text())
     specs = []
     for source in manifest.get("sources", {}).values():

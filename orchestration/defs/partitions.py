@@ -14,6 +14,8 @@ _PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 # end_offset 0: a month becomes a partition (closable) only once it has ended.
 MONTHLY = dg.MonthlyPartitionsDefinition(start_date=f"{FIRST_PERIOD}-01", timezone="UTC")
+# Months are closed one by one, in order: a backfill of several months is one run per month.
+ONE_MONTH_PER_RUN = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
 
 
 class PeriodNotClosableError(BillingError):

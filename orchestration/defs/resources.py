@@ -102,6 +102,15 @@ def dbt_resource() -> DbtCliResource:
     )
 
 
+def dbt_profile_variables(database_url: str) -> dict[str, str]:
+    """The variables profiles.yml reads, for `database_url` (no target or log paths)."""
+    return {
+        name: value
+        for name, value in dbt_environment(database_url).items()
+        if name not in ("DBT_TARGET_PATH", "DBT_LOG_PATH")
+    }
+
+
 @contextmanager
 def dbt_profile(database_url: str) -> Iterator[None]:
     """The environment profiles.yml reads, set for the dbt invocations inside the block.
@@ -109,11 +118,7 @@ def dbt_profile(database_url: str) -> Iterator[None]:
     dagster-dbt starts dbt with a copy of os.environ (and reads the profile in process too),
     so the variables go there, and are restored afterwards.
     """
-    wanted = {
-        name: value
-        for name, value in dbt_environment(database_url).items()
-        if name not in ("DBT_TARGET_PATH", "DBT_LOG_PATH")
-    }
+    wanted = dbt_profile_variables(database_url)
     saved = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)
     try:

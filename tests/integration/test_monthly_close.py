@@ -1,0 +1,219 @@
+"""The monthly close as a Dagster run, in process, against the test PostgreSQL and NATS.
+
+Each close runs the real job: raw observation, GX suites, `dbt build` (dagster-dbt), the issue
+macro, WeasyPrint PDFs and the outbox publisher. Data is tiny; the costs are dbt's.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import psycopg
+import pytest
+
+from orchestration.closing import CloseOutcome, read_outcome
+from orchestration.definitions import build_definitions
+from orchestration.defs.resources import CLOSE_LOCK_KEY, BillingResource
+from orchestration.defs.schedules import CLOSE_JOB_NAME
+from tests.support.billing_data import Event, add_account, at, land_events
+
+PERIOD = "2026-10"
+TENANT_A = uuid.UUID("a0000000-0000-4000-8000-00000000000a")
+TENANT_B = uuid.UUID("b0000000-0000-4000-8000-00000000000b")
+UNKNOWN_TENANT = uuid.UUID("e0000000-0000-4000-8000-00000000000e")
+
+
+def rows(database_url: str, query: str, *parameters: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(query, parameters).fetchall()
+
+
+@pytest.fixture
+def billing(database_url: str, nats_url: str, tmp_path: Path) -> BillingResource:
+    return BillingResource(
+        database_url=database_url,
+        nats_url=nats_url,
+        state_dir=str(tmp_path / "state"),
+        documents_uri=(tmp_path / "documents").as_uri(),
+        close_wait_seconds=2,
+        render_workers=1,
+    )
+
+
+def close(billing: BillingResource, lock_wait: float = 900.0) -> CloseOutcome:
+    defs = build_definitions(billing, close_lock_wait_seconds=lock_wait)
+    result = defs.resolve_job_def(CLOSE_JOB_NAME).execute_in_process(
+        partition_key=f"{PERIOD}-01", raise_on_error=False
+    )
+    return read_outcome(result, PERIOD)
+
+
+def billing_cli(*arguments: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """Run the `billing` command of this virtual environment."""
+    return subprocess.run(
+        [str(Path(sys.prefix) / "bin" / "billing"), *arguments],
+        env={**os.environ, "COLUMNS": "200", **environment},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def land_month(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        add_account(conn, TENANT_A, currency="EUR", tier="starter")
+        add_account(conn, TENANT_B, currency="USD", tier="business")
+        land_events(
+            conn,
+            [Event(TENANT_A, at("2026-10-03"), "orange_fr", "outbound", 2) for _ in range(10)]
+            + [Event(TENANT_B, at("2026-10-18"), "bt_uk", "outbound", 3) for _ in range(5)],
+        )
+
+
+def test_a_month_partition_is_closed_then_closing_it_again_issues_nothing(
+    billing: BillingResource, database_url: str, tmp_path: Path
+) -> None:
+    land_month(database_url)
+
+    first = close(billing)
+
+    assert first.success, first.failures + [c.description for c in first.failed_checks]
+    # The marts were built for the partition's month, and issued in one transaction.
+    assert rows(
+        database_url, "select count(*), min(period), max(period) from billing.invoice_drafts"
+    ) == [(2, PERIOD, PERIOD)]
+    invoices = rows(
+        database_url,
+        "select invoice_number, tenant_id, currency, total from billing.issued_invoices"
+        " order by invoice_number",
+    )
+    # A: 48.99 fee + 20 segments x 0.0651 = 1.30; B: 214.99 fee + 15 x 0.044064 = 0.66.
+    assert invoices == [
+        ("INV-202610-000001", TENANT_A, "EUR", Decimal("50.29")),
+        ("INV-202610-000002", TENANT_B, "USD", Decimal("215.65")),
+    ]
+    assert first.issued["invoices_issued"] == 2
+    assert first.issued["events_billed"] == 15
+    # Every GX suite and dbt test ran and passed; documents and events followed the issue.
+    assert first.failed_checks == []
+    assert first.documents["documents_recorded"] == 2
+    assert first.events["marked_published"] == 2
+    pdfs = sorted(path.name for path in (tmp_path / "documents").rglob("*.pdf"))
+    assert pdfs == ["INV-202610-000001.pdf", "INV-202610-000002.pdf"]
+
+    # A late event of October arrives after the close: it waits for November's close.
+    with psycopg.connect(database_url) as conn:
+        land_events(conn, [Event(TENANT_A, at("2026-10-30"), "orange_fr", "outbound", 1)])
+
+    second = close(billing)
+
+    assert second.success, second.failures
+    assert second.issued["invoices_issued"] == 0
+    assert rows(database_url, "select count(*) from billing.issued_invoices") == [(2,)]
+    assert rows(database_url, "select period, kind, invoice_count from billing.period_closes") == [
+        (PERIOD, "close", 2)
+    ]
+
+
+def test_negative_segments_in_raw_fail_the_raw_suite_and_billing_close_refuses(
+    database_url: str, nats_url: str, tmp_path: Path
+) -> None:
+    land_month(database_url)
+    with psycopg.connect(database_url) as conn:
+        land_events(conn, [Event(TENANT_A, at("2026-10-05"), "orange_fr", "outbound", -4)])
+    state_dir = tmp_path / "state"
+
+    done = billing_cli(
+        "close",
+        "--month",
+        PERIOD,
+        BILLING_DATABASE_URL=database_url,
+        BILLING_NATS_URL=nats_url,
+        BILLING_STATE_DIR=str(state_dir),
+        BILLING_DOCUMENTS_URI=(tmp_path / "documents").as_uri(),
+    )
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    report = " ".join(done.stderr.split())
+    assert "raw/message_charged" in report
+    assert "raw_events_suite" in report
+    assert "ExpectColumnValuesToBeBetween(segments): 1 unexpected; e.g. -4" in report
+    assert "close of 2026-10 refused" in report
+    assert rows(database_url, "select count(*) from billing.issued_invoices") == [(0,)]
+    # The run is in the persistent instance the UI reads; the blocking check stopped dbt.
+    instance = dg.DagsterInstance.from_config(str(state_dir / "dagster"))
+    [run] = instance.get_runs()
+    assert (run.job_name, run.tags.get("dagster/partition"), run.is_failure) == (
+        CLOSE_JOB_NAME,
+        f"{PERIOD}-01",
+        True,
+    )
+    started = {
+        record.event_log_entry.step_key
+        for record in instance.get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.STEP_START
+        ).records
+    }
+    assert started == {"raw__message_charged", "raw__message_charged_raw_events_suite"}
+
+
+def test_an_unknown_tenant_fails_the_close_blockers_check_with_the_list(
+    billing: BillingResource, database_url: str
+) -> None:
+    land_month(database_url)
+    with psycopg.connect(database_url) as conn:
+        land_events(conn, [Event(UNKNOWN_TENANT, at("2026-10-07"), "bt_uk", "inbound", 1)])
+
+    outcome = close(billing)
+
+    assert not outcome.success
+    assert outcome.refused
+    failed = {(check.asset, check.name) for check in outcome.failed_checks}
+    assert ("billing/close_blockers", "is_empty_close_blockers_") in failed
+    assert outcome.blockers == [
+        {
+            "blocker": "unpriced_events",
+            "subject": "2026-10 unknown_account -/bt_uk/inbound/-",
+            "item_count": 1,
+            "remedy": "import the account (billing accounts import)",
+        }
+    ]
+    assert any("dbt build of 2026-10 failed" in failure for failure in outcome.failures)
+    assert "billing_dbt" in outcome.started_steps
+    assert "billing__issued_invoices" not in outcome.started_steps
+    assert rows(database_url, "select count(*) from billing.issued_invoices") == [(0,)]
+
+
+def test_a_close_waits_for_the_close_lock_and_gives_up_readably(
+    billing: BillingResource, database_url: str
+) -> None:
+    land_month(database_url)
+    with psycopg.connect(database_url, autocommit=True) as holder:
+        holder.execute("select pg_advisory_lock(%s)", (CLOSE_LOCK_KEY,))
+
+        outcome = close(billing, lock_wait=0.5)
+
+    assert not outcome.success
+    assert any("another close has held the close lock" in f for f in outcome.failures)
+    assert rows(database_url, "select count(*) from billing.issued_invoices") == [(0,)]
+
+
+def test_billing_close_refuses_a_month_that_has_not_ended(tmp_path: Path) -> None:
+    done = billing_cli(
+        "close",
+        "--month",
+        "2999-01",
+        BILLING_STATE_DIR=str(tmp_path),
+        BILLING_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none",
+        BILLING_NATS_URL="nats://127.0.0.1:1",
+    )
+    assert done.returncode == 1
+    assert "2999-01 has not ended yet" in done.stderr
