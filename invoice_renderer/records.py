@@ -167,42 +167,49 @@ def load_jobs(conn: Connection, pending: Sequence[PendingDocument]) -> list[Docu
     return jobs
 
 
-def record_document(
-    conn: Connection, job: DocumentJob, stored: StoredDocument, *, now: datetime | None = None
-) -> UUID | None:
-    """Record a stored document and, for an invoice, its outbox event: one transaction.
+def record_documents(
+    conn: Connection,
+    stored: Sequence[tuple[DocumentJob, StoredDocument]],
+    *,
+    now: datetime | None = None,
+) -> list[UUID | None]:
+    """Record stored documents and, for invoices, their outbox events: one transaction.
 
-    Returns the event id, or None for a void notice (it is announced by no event) and for a
-    document another run recorded first.
+    Returns, per document, its event id, or None for a void notice (it is announced by no
+    event) and for a document another run recorded first.
     """
     occurred_at = now or datetime.now(UTC)
+    events: list[UUID | None] = []
     with conn.transaction():
-        inserted = conn.execute(
-            """
-            insert into billing.invoice_documents
-                (invoice_number, kind, tenant_id, uri, sha256, size_bytes, content_type)
-            values (%s, %s, %s, %s, %s, %s, 'application/pdf')
-            on conflict (invoice_number, kind) do nothing
-            """,
-            (
-                job.invoice.invoice_number,
-                job.kind.value,
-                job.invoice.tenant_id,
-                stored.uri,
-                stored.sha256,
-                stored.size_bytes,
-            ),
-        ).rowcount
-        if not inserted or job.kind is not DocumentKind.INVOICE:
-            return None
-        event_id = uuid4()
-        payload = invoice_generated(job.invoice, stored, event_id, occurred_at)
-        conn.execute(
-            """
-            insert into billing.invoice_outbox (event_id, invoice_number, subject, payload)
-            values (%s, %s, %s, %s)
-            """,
-            (event_id, job.invoice.invoice_number, INVOICE_SUBJECT, Jsonb(payload)),
-        )
+        for job, document in stored:
+            inserted = conn.execute(
+                """
+                insert into billing.invoice_documents
+                    (invoice_number, kind, tenant_id, uri, sha256, size_bytes, content_type)
+                values (%s, %s, %s, %s, %s, %s, 'application/pdf')
+                on conflict (invoice_number, kind) do nothing
+                """,
+                (
+                    job.invoice.invoice_number,
+                    job.kind.value,
+                    job.invoice.tenant_id,
+                    document.uri,
+                    document.sha256,
+                    document.size_bytes,
+                ),
+            ).rowcount
+            if not inserted or job.kind is not DocumentKind.INVOICE:
+                events.append(None)
+                continue
+            event_id = uuid4()
+            payload = invoice_generated(job.invoice, document, event_id, occurred_at)
+            conn.execute(
+                """
+                insert into billing.invoice_outbox (event_id, invoice_number, subject, payload)
+                values (%s, %s, %s, %s)
+                """,
+                (event_id, job.invoice.invoice_number, INVOICE_SUBJECT, Jsonb(payload)),
+            )
+            events.append(event_id)
     conn.commit()
-    return event_id
+    return events

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 from billing.contracts import INVOICE_GENERATED_V1, reference_validator
 from billing.settings import Settings, load_settings
 from invoice_renderer import formatting, render_pending
-from invoice_renderer.model import DocumentJob, DocumentKind, Invoice
+from invoice_renderer.model import DocumentJob, DocumentKind, Invoice, Void
 from invoice_renderer.pdf import PdfRenderer
 from invoice_renderer.storage import FileStore
 from tests.support.issued_invoices import insert_issued, insert_void, sample_invoice
@@ -220,6 +221,25 @@ def test_file_store_writes_once(tmp_path: Path) -> None:
         "INV-202610-000001.pdf",
         "invoices",
     ]
+
+
+def test_the_trimmed_user_agent_stylesheet_changes_no_pixel() -> None:
+    """pdf.py swaps WeasyPrint's HTML5 UA stylesheet for a small one (speed): same pages."""
+    import pypdfium2
+    from PIL import ImageChops
+
+    invoice = sample_invoice(9, usage_lines=3, late_lines=1, replaces="INV-202610-000002")
+    renderer = PdfRenderer(load_settings().issuer)
+    void = Void("Wrong catalogue", "required", datetime(2026, 11, 5, tzinfo=UTC))
+    for job in (
+        DocumentJob(invoice, DocumentKind.INVOICE),
+        DocumentJob(invoice, DocumentKind.VOID_NOTICE, void),
+    ):
+        ours = pypdfium2.PdfDocument(renderer.render(job))
+        full = pypdfium2.PdfDocument(renderer.render(job, full_user_agent=True))
+        assert len(ours) == len(full) == 1
+        pixels = [page.render(scale=2).to_pil().convert("RGB") for page in (ours[0], full[0])]
+        assert ImageChops.difference(*pixels).getbbox() is None, job.label
 
 
 def test_worker_processes_render_the_same_bytes(settings: Settings, database_url: str) -> None:
