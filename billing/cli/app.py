@@ -38,8 +38,11 @@ def run_command(application: typer.Typer) -> int:
     except Exception as error:
         import click
 
-        if isinstance(error, click.ClickException):
+        # Usage errors: typer >= 0.20 raises its vendored click's exceptions (TyperException).
+        if isinstance(error, click.ClickException | typer.TyperException) and hasattr(
+            error, "show"
+        ):
             error.show()
-            return error.exit_code
+            return int(getattr(error, "exit_code", EXIT_REFUSED))
         raise
     return outcome if isinstance(outcome, int) else 0
