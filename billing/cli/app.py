@@ -38,7 +38,7 @@ def run_command(application: typer.Typer) -> int:
     except Exception as error:
         import click
 
-        # Usage errors: typer >= 0.20 raises its vendored click's exceptions (TyperException).
+        # Usage errors: recent typer (0.29 here) raises its vendored click's exceptions.
         if isinstance(error, click.ClickException | typer.TyperException) and hasattr(
             error, "show"
         ):
