@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from billing.contracts import check_invoice_generated
+from billing.contracts import ContractViolation, check_invoice_generated
 from billing.errors import BillingError
 from billing.settings import INVOICE_STREAM, INVOICE_SUBJECT, Settings
 from billing.streams import ensure_streams
@@ -33,6 +33,10 @@ _MARK_EVERY = 100
 
 class PublishBusyError(BillingError):
     """Another publish run holds the lock."""
+
+
+class OutboxContractError(BillingError):
+    """An outbox row's payload does not satisfy billing.invoice.generated.v1."""
 
 
 class NatsUnavailableError(BillingError):
@@ -97,9 +101,9 @@ async def _message_ids_since(jetstream: Any, since: datetime) -> set[str]:
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
     info = await jetstream.stream_info(INVOICE_STREAM)
-    last = info.state.last_seq
     if not info.state.messages:
         return set()
+    last = info.state.last_seq
     subscription = await jetstream.pull_subscribe(
         INVOICE_SUBJECT,
         stream=INVOICE_STREAM,
@@ -114,16 +118,19 @@ async def _message_ids_since(jetstream: Any, since: datetime) -> set[str]:
     )
     seen: set[str] = set()
     try:
-        while True:
+        remaining = (await subscription.consumer_info()).num_pending
+        while remaining > 0:
             try:
-                messages = await subscription.fetch(batch=500, timeout=1.0)
+                messages = await subscription.fetch(batch=min(remaining, 500), timeout=5.0)
             except NatsTimeoutError:
                 return seen
             for message in messages:
+                remaining -= 1
                 if message.headers and "Nats-Msg-Id" in message.headers:
                     seen.add(message.headers["Nats-Msg-Id"])
                 if message.metadata.sequence.stream >= last:
                     return seen
+        return seen
     finally:
         await subscription.unsubscribe()
 
@@ -166,7 +173,14 @@ async def _publish(settings: Settings, conn: records.Connection, nats_url: str) 
         for row in rows:
             if row.invoice_number in seen:
                 continue
-            check_invoice_generated(row.payload)
+            try:
+                check_invoice_generated(row.payload)
+            except ContractViolation as error:
+                raise OutboxContractError(
+                    f"outbox event {row.event_id} of {row.invoice_number} breaks the contract "
+                    f"({error}); nothing was sent for it. Fix the row or delete it and render "
+                    "the document's event again."
+                ) from error
             ack = await jetstream.publish(
                 row.subject,
                 orjson.dumps(row.payload),

@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from billing import db
+from billing.errors import BillingError
 from billing.settings import INVOICE_SUBJECT, Settings
 from invoice_renderer.events import invoice_generated
 from invoice_renderer.model import (
@@ -41,6 +42,10 @@ def renderer_connection(settings: Settings, database_url: str) -> Iterator[Conne
     url, role = db.role_url(settings, database_url, RENDERER_ROLE)
     with db.connect(url, role=role) as conn:
         yield conn
+
+
+class MissingAccountError(BillingError):
+    """An issued invoice whose tenant has no row in ref.accounts (nothing to print)."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,7 @@ def load_jobs(conn: Connection, pending: Sequence[PendingDocument]) -> list[Docu
     for item in pending:
         invoice = invoices.get(item.invoice_number)
         if invoice is None:
-            raise LookupError(
+            raise MissingAccountError(
                 f"{item.invoice_number} has no account in ref.accounts: import the account "
                 "(billing accounts import) and render again"
             )
