@@ -122,6 +122,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=default_workers(), help="all cores")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp(prefix="billing-bench-render-"))
     server_url = os.environ.get("BILLING_BENCH_DATABASE_URL")
     started = None
@@ -159,9 +160,17 @@ def main() -> None:
             f"{run['mean_pdf_bytes'] / 1024:.0f}",
         )
     console.print(table)
+    cores = os.cpu_count() or 1
     console.print(
         f"scaling {runs[-1]['per_second'] / runs[0]['per_second']:.2f}x on {runs[-1]['workers']} "
-        f"processes; cores: {os.cpu_count()}; load average before: {os.getloadavg()[0]:.2f}"
+        f"processes; load average before {load_before:.2f}, after {os.getloadavg()[0]:.2f} "
+        f"on {cores} cores (other work on the machine slows the wall-clock rates)"
+    )
+    capacity = cores / runs[-1]["cpu_seconds_per_invoice"]
+    console.print(
+        f"CPU-bound capacity on {cores} idle cores: {capacity:.1f} invoices/s "
+        f"({capacity / TARGET:.2f}x the target), from {runs[-1]['cpu_seconds_per_invoice']:.3f} "
+        "CPU s per invoice in the parallel run (this process and its workers)"
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "render.json").write_text(json.dumps(runs, indent=2))
