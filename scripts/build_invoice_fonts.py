@@ -55,7 +55,9 @@ EXTENDED_RANGES = [
     (0x2122, 0x2122),  # trade mark
     (0x2190, 0x2193),  # arrows
 ]
-SETS = {"": CORE_RANGES, "Extended": EXTENDED_RANGES}
+# The extended file holds the core glyphs too: Pango shapes a run of Greek or Cyrillic text
+# (spaces, digits and punctuation included) with one font, so that font needs them all.
+SETS = {"": CORE_RANGES, "Extended": CORE_RANGES + EXTENDED_RANGES}
 
 
 def _unicodes(ranges: list[tuple[int, int]]) -> list[int]:

@@ -6,6 +6,7 @@ small except where a test needs size: PDFs cost ~0.1 s each.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 from datetime import UTC, datetime
@@ -221,6 +222,39 @@ def test_file_store_writes_once(tmp_path: Path) -> None:
         "INV-202610-000001.pdf",
         "invoices",
     ]
+
+
+def test_names_in_other_scripts_use_only_the_bundled_fonts() -> None:
+    """Greek, Cyrillic and Polish names print with the bundled fonts, spaces included."""
+    from fontTools.ttLib import TTFont
+
+    from invoice_renderer.document import TEMPLATES_DIR
+
+    name = "Ελληνική Εταιρεία Α.Ε. — Подразделение по работе (Europe), Łódź"
+    base = sample_invoice(10, usage_lines=1, late_lines=0)
+    invoice = dataclasses.replace(base, customer=dataclasses.replace(base.customer, name=name))
+    data = PdfRenderer(load_settings().issuer).render(DocumentJob(invoice, DocumentKind.INVOICE))
+
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    fonts = {
+        str(font.get_object()["/BaseFont"]).split("+")[-1]
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert fonts <= {
+        "Inter-Invoice",
+        "Inter-Invoice-Semi-Bold",
+        "Inter-Invoice-Extended",
+        "Inter-Invoice-Extended-Semi-Bold",
+    }
+    assert name in pdf_text(data)[0]
+    # Pango shapes a Greek run, its spaces and punctuation included, with the extended font.
+    fonts_dir = TEMPLATES_DIR.parent / "fonts"
+    for weight in ("Regular", "SemiBold"):
+        core = set(TTFont(fonts_dir / f"InterInvoice-{weight}.ttf").getBestCmap())
+        extended = set(TTFont(fonts_dir / f"InterInvoiceExtended-{weight}.ttf").getBestCmap())
+        assert core <= extended
+        assert set(map(ord, name)) <= extended
 
 
 def test_the_trimmed_user_agent_stylesheet_changes_no_pixel() -> None:
