@@ -21,6 +21,7 @@
             {'columns': ['event_id'], 'unique': True},
             {'columns': ['stream_sequence']},
         ],
+        post_hook=["{{ refresh_statistics() }}"],
     )
 }}
 

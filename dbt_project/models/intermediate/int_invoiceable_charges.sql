@@ -7,6 +7,8 @@
       minus those billed on another non-void invoice (SPEC section 4, re-close).
     The issue step (macro issue_invoices) records exactly these rows in
     billing.issued_invoice_events, so every billed event leads to one invoice line. -#}
+{{ config(post_hook=["{{ refresh_statistics() }}"]) }}
+
 with
 
 priced_charges as (

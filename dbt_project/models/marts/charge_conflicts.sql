@@ -10,7 +10,16 @@ landed_messages as (
 
 ),
 
-raw_messages as (
+{#- Two import CTEs over the same source, each used once: PostgreSQL inlines them and reads
+    the two landings of each duplicate by primary key. One CTE used twice is materialized
+    instead: the whole raw table (payloads included) written to disk, 58 s at 10M events. -#}
+billed_messages as (
+
+    select * from {{ source('raw', 'message_charged') }}
+
+),
+
+duplicate_messages as (
 
     select * from {{ source('raw', 'message_charged') }}
 
@@ -26,9 +35,9 @@ final as (
         duplicate.payload as duplicate_payload,
         duplicate.landed_at as duplicate_landed_at
     from landed_messages
-    inner join raw_messages as billed
+    inner join billed_messages as billed
         on landed_messages.first_stream_sequence = billed.stream_sequence
-    inner join raw_messages as duplicate
+    inner join duplicate_messages as duplicate
         on landed_messages.stream_sequence = duplicate.stream_sequence
     where billed.payload <> duplicate.payload
 

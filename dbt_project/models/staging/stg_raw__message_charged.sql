@@ -11,6 +11,7 @@
             {'columns': ['stream_sequence'], 'unique': True},
             {'columns': ['event_id']},
         ],
+        post_hook=["{{ refresh_statistics() }}"],
     )
 }}
 
