@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from expectations.suites import Suite, SuitePart
+from expectations.suites import ExpectationSpec, Suite, SuitePart
 
 _EXAMPLES = 5
 
@@ -124,6 +124,28 @@ def _outcome(part: SuitePart, label: str, result: Any) -> ExpectationOutcome:
     )
 
 
+def _validate(
+    batch: Any, name: str, specs: list[ExpectationSpec], result_format: str
+) -> dict[str, Any]:
+    """Validate `specs` on the batch; results by expectation label."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    # GX returns results in its own order: each expectation carries its label in meta.
+    expectations = [
+        getattr(gxe, spec.kind)(**spec.kwargs, meta={"label": spec.label()}) for spec in specs
+    ]
+    validation = batch.validate(
+        gx.ExpectationSuite(name=f"{name}.{result_format}", expectations=expectations),
+        result_format=result_format,
+    )
+    return {
+        str((result.expectation_config.meta or {}).get("label")): result
+        for result in validation.results
+        if result.expectation_config is not None
+    }
+
+
 def run_suite(
     suite: Suite, database_url: str, role: str | None = "billing_auditor"
 ) -> SuiteOutcome:
@@ -132,7 +154,6 @@ def run_suite(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import great_expectations as gx  # heavy import (seconds): only when a suite runs
-        import great_expectations.expectations as gxe
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -151,20 +172,15 @@ def run_suite(
         else:
             query = source.add_query_asset(name=part.name, query=part.query or "")
             batch = query.add_batch_definition_whole_table("whole").get_batch()
-        # GX returns results in its own order: each expectation carries its label in meta.
-        expectations = [
-            getattr(gxe, spec.kind)(**spec.kwargs, meta={"label": spec.label()})
-            for spec in part.expectations
-        ]
-        gx_suite = gx.ExpectationSuite(name=f"{suite.name}.{part.name}", expectations=expectations)
-        validation = batch.validate(gx_suite)
-        by_label = {
-            (result.expectation_config.meta or {}).get("label"): result
-            for result in validation.results
-            if result.expectation_config is not None
-        }
+        # Pass/fail first: GX bundles those metrics into few scans (4 s on 10M rows, against
+        # 16 s with the unexpected-value lists); the lists only for what failed.
+        name = f"{suite.name}.{part.name}"
+        results = _validate(batch, name, list(part.expectations), "BOOLEAN_ONLY")
+        failed = [spec for spec in part.expectations if not results[spec.label()].success]
+        if failed:
+            results.update(_validate(batch, name, failed, "SUMMARY"))
         for spec in part.expectations:
-            outcomes.append(_outcome(part, spec.label(), by_label[spec.label()]))
+            outcomes.append(_outcome(part, spec.label(), results[spec.label()]))
     return SuiteOutcome(
         suite=suite.name,
         description=suite.description,
