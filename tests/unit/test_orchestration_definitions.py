@@ -1,0 +1,100 @@
+"""The Dagster Definitions load, wire the close as designed, and schedule the previous month."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import defs
+from orchestration.defs.close import INVOICE_DOCUMENTS, INVOICE_EVENTS, ISSUED_INVOICES
+from orchestration.defs.partitions import PeriodNotClosableError, partition_key_of
+from orchestration.defs.schedules import CLOSE_JOB_NAME, monthly_close_schedule
+from orchestration.defs.sources import RAW_EVENTS
+
+INVOICE_DRAFTS = dg.AssetKey(["billing", "invoice_drafts"])
+
+
+def test_the_definitions_load_and_the_close_job_resolves() -> None:
+    dg.Definitions.validate_loadable(defs)
+    job = defs.resolve_job_def(CLOSE_JOB_NAME)
+    assert job.executor_def is dg.in_process_executor  # one process: the close lock holds
+    graph = defs.resolve_asset_graph()
+    # Every upstream of the issue step is an asset the close builds (no stub from a typo).
+    for key in graph.get(ISSUED_INVOICES).parent_keys:
+        assert graph.get(key).is_materializable, key
+    assert graph.get(INVOICE_EVENTS).parent_keys == {INVOICE_DOCUMENTS}
+    assert graph.get(INVOICE_DOCUMENTS).parent_keys == {ISSUED_INVOICES}
+    assert graph.get(RAW_EVENTS).is_observable
+
+
+def test_dbt_nodes_are_grouped_by_layer_and_the_catalogues_are_seeds() -> None:
+    graph = defs.resolve_asset_graph()
+    groups: dict[str, set[str]] = {}
+    for key in graph.materializable_asset_keys:
+        groups.setdefault(str(graph.get(key).group_name), set()).add(key.to_user_string())
+    assert {"staging", "intermediate", "marts", "catalogue", "invoicing"} <= set(groups)
+    assert "staging/stg_raw__message_charged" in groups["staging"]
+    assert "billing/invoice_drafts" in groups["marts"]
+    assert {"catalogue/pricing_rules", "catalogue/operator_costs", "catalogue/tier_fees"} <= (
+        groups["catalogue"]
+    )
+    assert groups["invoicing"] == {
+        "billing/issued_invoices",
+        "billing/invoice_documents",
+        "billing/invoice_events",
+    }
+
+
+def test_checks_are_wired_and_the_gx_suites_block() -> None:
+    graph = defs.resolve_asset_graph()
+    checks = {
+        key.asset_key.to_user_string() + ":" + key.name: key for key in graph.asset_check_keys
+    }
+    # dbt tests became checks, next to the GX suites.
+    assert "billing/close_blockers:is_empty_close_blockers_" in checks
+    assert "billing/invoice_drafts:unique_invoice_drafts_invoice_number" in checks
+    for name in (
+        "raw/message_charged:raw_events_suite",
+        "billing/invoice_drafts:invoice_drafts_suite",
+        "billing/issued_invoices:issued_invoices_suite",
+    ):
+        assert graph.get_check_spec(checks[name]).blocking, name
+    job = defs.resolve_job_def(CLOSE_JOB_NAME)
+    assert {key.name for key in job.asset_layer.asset_graph.asset_check_keys} >= {
+        "raw_events_suite",
+        "invoice_drafts_suite",
+        "issued_invoices_suite",
+    }
+
+
+@pytest.mark.parametrize(
+    ("tick", "partition"),
+    [
+        (datetime(2026, 12, 1, 3, 0, tzinfo=UTC), "2026-11-01"),
+        (datetime(2027, 1, 1, 3, 0, tzinfo=UTC), "2026-12-01"),
+    ],
+)
+def test_the_schedule_closes_the_previous_month_on_the_1st_at_3(
+    tick: datetime, partition: str
+) -> None:
+    assert monthly_close_schedule.cron_schedule == "0 3 1 * *"
+    assert monthly_close_schedule.execution_timezone in (None, "UTC")
+    result = monthly_close_schedule.evaluate_tick(
+        dg.build_schedule_context(scheduled_execution_time=tick)
+    )
+    assert [request.partition_key for request in result.run_requests or []] == [partition]
+    assert monthly_close_schedule.job_name == CLOSE_JOB_NAME
+
+
+def test_a_month_is_closable_only_once_it_has_ended() -> None:
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    assert partition_key_of("2026-10", now) == "2026-10-01"
+    with pytest.raises(PeriodNotClosableError, match="has not ended yet"):
+        partition_key_of("2026-11", now)
+    assert partition_key_of("2026-11", datetime(2026, 12, 1, tzinfo=UTC)) == "2026-11-01"
+    with pytest.raises(PeriodNotClosableError, match="before the first billing period"):
+        partition_key_of("2024-12", now)
+    with pytest.raises(PeriodNotClosableError, match="not a month"):
+        partition_key_of("2026-13", now)
