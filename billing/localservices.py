@@ -26,9 +26,13 @@ from billing.settings import Settings
 STATE_FILE = "services.json"
 STANDARD_NATS_PORT = 4222
 
-# Settings for a billing workload on a developer machine: big sorts and aggregations in
-# memory, few checkpoints during bulk loads, no JIT (it costs more than it saves here).
+# Settings for a billing workload on a single-node developer machine: big sorts and
+# aggregations in memory, few checkpoints during bulk loads, no JIT (it costs more than it
+# saves here), and minimal WAL (no replicas to feed: tables built in one transaction, as dbt
+# builds them, skip the WAL and are synced at commit).
 POSTGRES_TUNING = {
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
     "shared_buffers": "1GB",
     "work_mem": "256MB",
     "maintenance_work_mem": "1GB",

@@ -31,17 +31,21 @@
     do $issue_guard$
     declare
         close_id_seen bigint;
+        voids_seen bigint;
         blocker_count bigint;
     begin
-        if exists (select 1 from {{ invoiceable }} where invoice_period <> '{{ label }}')
+        if exists (select 1 from {{ close_status }} where period <> '{{ label }}')
             or exists (select 1 from {{ drafts }} where period <> '{{ label }}')
             or exists (select 1 from {{ blockers }} where period <> '{{ label }}')
         then
             raise exception 'the drafts were built for another period than {{ label }}: run the close of {{ label }} again';
         end if;
-        select last_close_id into close_id_seen from {{ close_status }};
+        select last_close_id, void_count into close_id_seen, voids_seen from {{ close_status }};
         if (select coalesce(max(close_id), 0) from billing.period_closes) <> close_id_seen then
             raise exception 'invoices were issued since the drafts of {{ label }} were built: run the close again';
+        end if;
+        if (select count(*) from billing.invoice_voids) <> voids_seen then
+            raise exception 'an invoice was voided since the drafts of {{ label }} were built: run the close again';
         end if;
         select count(*) into blocker_count from {{ blockers }};
         if blocker_count > 0 then
@@ -55,6 +59,24 @@
         drafts.*,
         coalesce(drafts.replaces_invoice_number, '') as replaces_key
     from {{ drafts }} as drafts;
+
+    -- The events first: this statement reads int_invoiceable_charges (a view) before the
+    -- new invoices exist, i.e. in the state the drafts were built from.
+    insert into billing.issued_invoice_events (event_id, invoice_number, line_number, tenant_id)
+    select charges.event_id, plan.invoice_number, lines.line_number, charges.tenant_id
+    from {{ invoiceable }} as charges
+    inner join issue_plan as plan
+        on
+            charges.tenant_id = plan.tenant_id
+            and coalesce(charges.replaces_invoice_number, '') = plan.replaces_key
+    inner join {{ draft_lines }} as lines
+        on
+            charges.tenant_id = lines.tenant_id
+            and coalesce(charges.replaces_invoice_number, '') = coalesce(lines.replaces_invoice_number, '')
+            and charges.usage_period = lines.usage_period
+            and charges.rule_id = lines.rule_id
+            and lines.line_type <> 'subscription'
+    order by charges.event_id;
 
     insert into billing.issued_invoices (
         invoice_number, period, seq, tenant_id, currency, subtotal, total, line_count,
@@ -82,22 +104,6 @@
             lines.tenant_id = plan.tenant_id
             and coalesce(lines.replaces_invoice_number, '') = plan.replaces_key
     order by plan.invoice_number, lines.line_number;
-
-    insert into billing.issued_invoice_events (event_id, invoice_number, line_number, tenant_id)
-    select charges.event_id, plan.invoice_number, lines.line_number, charges.tenant_id
-    from {{ invoiceable }} as charges
-    inner join issue_plan as plan
-        on
-            charges.tenant_id = plan.tenant_id
-            and coalesce(charges.replaces_invoice_number, '') = plan.replaces_key
-    inner join {{ draft_lines }} as lines
-        on
-            charges.tenant_id = lines.tenant_id
-            and coalesce(charges.replaces_invoice_number, '') = coalesce(lines.replaces_invoice_number, '')
-            and charges.usage_period = lines.usage_period
-            and charges.rule_id = lines.rule_id
-            and lines.line_type <> 'subscription'
-    order by charges.event_id;
 
     do $issue_check$
     begin

@@ -17,3 +17,19 @@
 {% macro spark__refresh_statistics() -%}
     analyze table {{ this }} compute statistics
 {%- endmacro %}
+
+{#- Post-hook of an incremental model: an index on `columns` of the rows matching
+    `condition`, for queries that read a small slice of a large table (e.g. the unpriced
+    events among millions of priced ones). Only for incremental models: the index persists with
+    the table (a table model's rebuild would clash with the previous table's index name). -#}
+{% macro partial_index(suffix, columns, condition) -%}
+    {{ return(adapter.dispatch('partial_index', 'billing')(suffix, columns, condition)) }}
+{%- endmacro %}
+
+{% macro default__partial_index(suffix, columns, condition) -%}
+{%- endmacro %}
+
+{% macro postgres__partial_index(suffix, columns, condition) -%}
+    create index if not exists {{ this.identifier }}_{{ suffix }}
+        on {{ this }} ({{ columns | join(', ') }}) where {{ condition }}
+{%- endmacro %}

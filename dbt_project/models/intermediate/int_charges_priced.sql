@@ -21,7 +21,10 @@
             {'columns': ['event_id'], 'unique': True},
             {'columns': ['stream_sequence']},
         ],
-        post_hook=["{{ refresh_statistics() }}"],
+        post_hook=[
+            "{{ partial_index('unpriced', ['period'], 'unpriced_reason is not null') }}",
+            "{{ refresh_statistics() }}",
+        ],
     )
 }}
 

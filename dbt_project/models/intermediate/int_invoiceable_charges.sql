@@ -7,7 +7,11 @@
       minus those billed on another non-void invoice (SPEC section 4, re-close).
     The issue step (macro issue_invoices) records exactly these rows in
     billing.issued_invoice_events, so every billed event leads to one invoice line. -#}
-{{ config(post_hook=["{{ refresh_statistics() }}"]) }}
+{#- A view: the drafts aggregate it once and the issue step reads it once more inside its
+    transaction, so the event -> line map is computed from the same rule and never copied
+    (10M rows written for nothing). The issue step refuses if anything it depends on changed
+    since the drafts were built (int_period_close_status). -#}
+{{ config(materialized='view') }}
 
 with
 
