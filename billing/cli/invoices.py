@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Annotated
 
 import typer
+from psycopg import errors
 from rich.table import Table
 
 from billing import localservices
 from billing.cli.app import console
 from billing.cli.groups import invoices_app
-from billing.errors import ServicesNotRunningError
+from billing.errors import BillingError, ServicesNotRunningError
 from billing.invoices import list_invoices, show_invoice, void_invoice
 from billing.settings import load_settings
 
@@ -30,6 +33,18 @@ def caller_database_url() -> str:
     return state.database_url
 
 
+@contextmanager
+def _views_built() -> Iterator[None]:
+    """billing.invoices and invoice_lines are dbt views: absent until the first close."""
+    try:
+        yield
+    except errors.UndefinedTable:
+        raise BillingError(
+            "no invoice views in this database yet: they are built by the first close "
+            "(`billing close --month YYYY-MM`)"
+        ) from None
+
+
 @invoices_app.command("list")
 def list_command(
     month: Annotated[
@@ -37,7 +52,8 @@ def list_command(
     ] = None,
 ) -> None:
     """Issued invoices in number order, with status (issued | void) and totals per currency."""
-    invoices = list_invoices(caller_database_url(), month)
+    with _views_built():
+        invoices = list_invoices(caller_database_url(), month)
     if not invoices:
         console.print(f"no issued invoices{f' for {month}' if month else ''}")
         return
@@ -78,7 +94,8 @@ def show_command(
     number: Annotated[str, typer.Argument(help="Invoice number INV-YYYYMM-NNNNNN.")],
 ) -> None:
     """One invoice with its lines."""
-    invoice, lines = show_invoice(caller_database_url(), number)
+    with _views_built():
+        invoice, lines = show_invoice(caller_database_url(), number)
     console.print(
         f"[bold]{invoice.invoice_number}[/]  tenant {invoice.tenant_id}  period {invoice.period}"
         f"  issued {invoice.issued_at:%Y-%m-%d %H:%M} UTC  status {invoice.status}"
