@@ -84,7 +84,7 @@ def _print_success(outcome: CloseOutcome, totals: list[tuple[Any, ...]]) -> None
             f"[bold]{outcome.period} was closed already:[/] nothing new to issue "
             f"({issued.get('invoices_of_period', 0)} invoice(s) of the period stand)"
         )
-    table = Table(title=f"Issued invoices of {outcome.period} (not void)")
+    table = Table(title=f"{outcome.period}: issued, not void", min_width=40)
     for column in ("currency", "invoices", "total"):
         table.add_column(column, justify="right" if column != "currency" else "left")
     for currency, invoices, total in totals:
