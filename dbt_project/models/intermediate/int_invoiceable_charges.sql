@@ -95,16 +95,10 @@ final as (
         tenant_id,
         replaces_invoice_number,
         {{ period_label() }} as invoice_period,
-        case when period = {{ period_label() }} then 'usage' else 'late_usage' end as line_type,
         period as usage_period,
-        operator_id,
-        direction,
-        account_tier,
-        currency,
         rule_id,
         unit_price,
-        segments,
-        amount
+        segments
     from invoiceable
 
 )

@@ -32,6 +32,12 @@ invoiceable_charges as (
 
 ),
 
+pricing_rules as (
+
+    select * from {{ ref('stg_catalogue__pricing_rules') }}
+
+),
+
 regular_subscriptions as (
 
     select
@@ -99,55 +105,47 @@ subscription_lines as (
 
 usage_quantities as (
 
+    {#- Aggregate on the line key only; the rule's attributes are joined after. -#}
     select
         tenant_id,
         replaces_invoice_number,
-        currency,
-        line_type,
         usage_period,
-        operator_id,
-        direction,
-        account_tier,
         rule_id,
         unit_price,
         sum(segments) as quantity,
         count(*) as event_count
     from invoiceable_charges
-    group by
-        tenant_id,
-        replaces_invoice_number,
-        currency,
-        line_type,
-        usage_period,
-        operator_id,
-        direction,
-        account_tier,
-        rule_id,
-        unit_price
+    group by tenant_id, replaces_invoice_number, usage_period, rule_id, unit_price
 
 ),
 
 usage_lines as (
 
     select
-        tenant_id,
-        replaces_invoice_number,
-        currency,
-        line_type,
-        usage_period,
-        operator_id,
-        direction,
-        account_tier,
-        rule_id,
+        usage_quantities.tenant_id,
+        usage_quantities.replaces_invoice_number,
+        pricing_rules.currency,
+        case
+            when usage_quantities.usage_period = {{ period_label() }} then 'usage'
+            else 'late_usage'
+        end as line_type,
+        usage_quantities.usage_period,
+        pricing_rules.operator_id,
+        pricing_rules.direction,
+        pricing_rules.account_tier,
+        usage_quantities.rule_id,
         cast(null as {{ dbt.type_string() }}) as fee_id,
-        cast(quantity as {{ dbt.type_bigint() }}) as quantity,
-        cast(unit_price as {{ dbt.type_numeric() }}) as unit_price,
-        {{ round_half_up('quantity * unit_price', 2) }} as amount,
+        cast(usage_quantities.quantity as {{ dbt.type_bigint() }}) as quantity,
+        cast(usage_quantities.unit_price as {{ dbt.type_numeric() }}) as unit_price,
+        {{ round_half_up('usage_quantities.quantity * usage_quantities.unit_price', 2) }}
+            as amount,
         cast(null as date) as service_start,
         cast(null as date) as service_end,
         cast(null as {{ dbt.type_int() }}) as period_days,
-        event_count
+        usage_quantities.event_count
     from usage_quantities
+    inner join pricing_rules
+        on usage_quantities.rule_id = pricing_rules.rule_id
 
 ),
 

@@ -78,15 +78,12 @@ final as (
         first_stream_sequence,
         stream_sequence <> first_stream_sequence as is_duplicate,
         tenant_id,
-        message_id,
         operator_id,
         direction,
         segments,
-        country,
         occurred_at,
         {{ utc_date('occurred_at') }} as occurred_on,
-        {{ month_label(utc_date('occurred_at')) }} as period,
-        landed_at
+        {{ month_label(utc_date('occurred_at')) }} as period
     from with_first_occurrence
 
 )
