@@ -74,15 +74,15 @@ def validate_period(period: str) -> str:
     return period
 
 
-_SUMMARY_COLUMNS = (
-    "invoice_number, tenant_id::text, period, currency, subtotal, total, line_count,"
-    " issued_at, status, replaces_invoice_number"
+_SUMMARY = (
+    "select invoice_number, tenant_id::text, period, currency, subtotal, total, line_count,"
+    " issued_at, status, replaces_invoice_number from billing.invoices"
 )
 
 
 def list_invoices(database_url: str, period: str | None = None) -> list[InvoiceSummary]:
     """Issued invoices (of one period, or all), in number order, with their status."""
-    query = f"select {_SUMMARY_COLUMNS} from billing.invoices"
+    query = _SUMMARY
     parameters: tuple[str, ...] = ()
     if period is not None:
         query += " where period = %s"
@@ -97,7 +97,7 @@ def show_invoice(database_url: str, number: str) -> tuple[InvoiceSummary, list[I
     validate_invoice_number(number)
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            f"select {_SUMMARY_COLUMNS} from billing.invoices where invoice_number = %s",
+            _SUMMARY + " where invoice_number = %s",
             (number,),
         ).fetchone()
         if row is None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import psycopg
+from psycopg import sql
 
 from billing.errors import ImportRefusedError
 
@@ -234,18 +235,32 @@ def _refuse(path: Path, problems: list[Problem]) -> ImportRefusedError:
     )
 
 
-def _upsert_sql(table: _Table) -> str:
-    columns = ", ".join(table.columns)
+def _identifiers(names: tuple[str, ...] | list[str], prefix: str | None = None) -> sql.Composed:
+    return sql.SQL(", ").join(
+        sql.Identifier(prefix, name) if prefix else sql.Identifier(name) for name in names
+    )
+
+
+def _upsert_sql(table: _Table) -> sql.Composed:
+    """insert ... on conflict do update, touching a row only when a value changed."""
     values = [name for name in table.columns if name not in table.key]
-    return (
-        f"insert into {table.name} as current ({columns}) "
-        f"select {columns} from incoming order by line "
-        f"on conflict ({', '.join(table.key)}) do update set "
-        + ", ".join(f"{name} = excluded.{name}" for name in values)
-        + ", updated_at = now(), updated_by = session_user "
-        f"where ({', '.join(f'current.{name}' for name in values)}) "
-        f"is distinct from ({', '.join(f'excluded.{name}' for name in values)}) "
+    return sql.SQL(
+        "insert into {table} as current ({columns}) "
+        "select {columns} from incoming order by line "
+        "on conflict ({key}) do update set {assignments}, "
+        "updated_at = now(), updated_by = session_user "
+        "where ({current}) is distinct from ({excluded}) "
         "returning (xmax = 0) as inserted"
+    ).format(
+        table=sql.Identifier(*table.name.split(".")),
+        columns=_identifiers(table.columns),
+        key=_identifiers(table.key),
+        assignments=sql.SQL(", ").join(
+            sql.SQL("{} = {}").format(sql.Identifier(name), sql.Identifier("excluded", name))
+            for name in values
+        ),
+        current=_identifiers(values, "current"),
+        excluded=_identifiers(values, "excluded"),
     )
 
 
@@ -257,11 +272,13 @@ def _import(conn: psycopg.Connection[Any], path: Path, table: _Table) -> ImportR
         # The caller may hold a transaction open across imports (then this is a savepoint).
         conn.execute("drop table if exists pg_temp.incoming")
         conn.execute(
-            f"create temporary table incoming (line integer, like {table.name} including defaults)"
-            " on commit drop"
+            sql.SQL(
+                "create temporary table incoming (line integer, like {} including defaults)"
+                " on commit drop"
+            ).format(sql.Identifier(*table.name.split(".")))
         )
         with conn.cursor().copy(
-            f"copy incoming (line, {', '.join(table.columns)}) from stdin"
+            sql.SQL("copy incoming (line, {}) from stdin").format(_identifiers(table.columns))
         ) as copy:
             for line, row in rows:
                 copy.write_row((line, *row))

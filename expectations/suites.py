@@ -130,6 +130,7 @@ def raw_events_suite(now: datetime | None = None) -> Suite:
 def invoice_drafts_suite(period: str) -> Suite:
     """The period's drafts: subtotal = sum of lines, total = subtotal, no negative amounts."""
     period = _checked_period(period)
+    # The period is validated (YYYY-MM) above: GX query assets take no bind parameters.
     reconciliation = f"""
         select
             drafts.invoice_number,
@@ -152,12 +153,12 @@ def invoice_drafts_suite(period: str) -> Suite:
                 drafts.tenant_id = lines.tenant_id
                 and coalesce(drafts.replaces_invoice_number, '') = lines.replaces_key
         where drafts.period = '{period}'
-    """
+    """  # noqa: S608
     lines = f"""
         select tenant_id, line_number, line_type, quantity, unit_price, amount
         from billing.invoice_draft_lines
         where period = '{period}'
-    """
+    """  # noqa: S608
     return Suite(
         name="invoice_drafts",
         description=(
