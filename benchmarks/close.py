@@ -18,7 +18,11 @@ Events are generated with generate_series straight into raw.message_charged (not
 deterministic, 0.1% duplicate landings (same payload), segments mostly 1-3 with a long tail,
 10 operators, both directions, a mid-month price change (vodafone_de, the catalogue's).
 
-Usage: python benchmarks/close.py [--events 10000000] [--tenants 1000] [--month 2026-10]
+With --plans, it also writes the query plans (EXPLAIN ANALYZE, BUFFERS) of the slowest models
+and of the matching baseline step to benchmarks/results/close-plans.txt: the full build's
+staging, pricing and draft lines, and the incremental run's draft lines and margins.
+
+Usage: python benchmarks/close.py [--events 10000000] [--tenants 1000] [--month 2026-10] [--plans]
 """
 
 from __future__ import annotations
@@ -333,6 +337,46 @@ def compare_drafts(url: str, month: str) -> tuple[int, int, str]:
     return int(row[0]), int(row[1]), str(row[2])
 
 
+# --- query plans -----------------------------------------------------------------------------
+
+PLANNED_MODELS = {
+    "full": ("stg_raw__message_charged", "int_charges_priced", "invoice_draft_lines"),
+    "incremental": ("invoice_draft_lines", "margins"),
+}
+
+
+def compiled_model(target: Path, model: str) -> str:
+    """The compiled SELECT of a model, as the last dbt command compiled it."""
+    (path,) = (target / "compiled" / "billing" / "models").glob(f"*/{model}.sql")
+    return path.read_text()
+
+
+def explain(url: str, statement: str) -> str:
+    """EXPLAIN ANALYZE of a SELECT (run, not written anywhere)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            b"explain (analyze, buffers, format text) " + statement.encode()
+        ).fetchall()
+    return "\n".join(str(row[0]) for row in rows)
+
+
+def write_plans(url: str, target: Path, run: str, month: str, sink: list[str]) -> None:
+    for model in PLANNED_MODELS[run]:
+        console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] plan of {model} ({run}) ...")
+        plan = explain(url, compiled_model(target, model))
+        sink.append(f"==== {model}, {run} build ====\n{plan}")
+
+
+def write_baseline_plans(url: str, month: str, sink: list[str]) -> None:
+    """Plans of the baseline's per-event steps (after it ran: each reads the previous table)."""
+    start, end = month_bounds(month)
+    literals = {"month": f"'{month}'", "start": f"'{start}'", "end": f"'{end}'"}
+    for label, statement in BASELINE_STEPS[:3]:
+        console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] plan of baseline: {label} ...")
+        select = statement.split(" as\n", 1)[1] % literals
+        sink.append(f"==== baseline: {label} ====\n{explain(url, select)}")
+
+
 # --- the close through Dagster ---------------------------------------------------------------
 
 
@@ -392,6 +436,9 @@ def main() -> None:
     parser.add_argument("--month", default="2026-10")
     parser.add_argument("--with-documents", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temporary state folder")
+    parser.add_argument(
+        "--plans", action="store_true", help="write query plans to results/close-plans.txt"
+    )
     args = parser.parse_args()
 
     state_dir = Path(tempfile.mkdtemp(prefix="billing-bench-close-"))
@@ -411,9 +458,14 @@ def main() -> None:
         run_seconds, run_nodes = timed(
             "dbt run (full build)", lambda: dbt(["run"], url, args.month, target)
         )
+        plans: list[str] = []
+        if args.plans:
+            write_plans(url, target, "full", args.month, plans)
         test_seconds, _ = timed("dbt test", lambda: dbt(["test"], url, args.month, target))
         baseline_seconds, baseline_steps = timed("baseline SQL", lambda: baseline(url, args.month))
         drafts, mismatches, grand_total = compare_drafts(url, args.month)
+        if args.plans:
+            write_baseline_plans(url, args.month, plans)
 
         new_events = args.events // 100
         timed(
@@ -423,6 +475,8 @@ def main() -> None:
         incremental_seconds, incremental_nodes = timed(
             "dbt run (incremental)", lambda: dbt(["run"], url, args.month, target)
         )
+        if args.plans:
+            write_plans(url, target, "incremental", args.month, plans)
 
         drop_incremental_models(url)
         close_seconds, close_steps = timed(
@@ -476,6 +530,9 @@ def main() -> None:
     console.print(baseline_table)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if plans:
+        (RESULTS / "close-plans.txt").write_text("\n\n".join(plans) + "\n")
+        console.print(f"query plans: {RESULTS / 'close-plans.txt'}")
     (RESULTS / "close.json").write_text(
         json.dumps(
             {
