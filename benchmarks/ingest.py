@@ -37,9 +37,9 @@ from rich.table import Table
 
 from billing import db, localservices
 from billing.publish import Publisher
+from billing.raw import CHARGE_COLUMNS
 from billing.sample import parse_month, sample_events
 from billing.settings import CHARGE_STREAM, LOADER_CONSUMER
-from loader.rows import CHARGE_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"

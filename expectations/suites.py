@@ -19,26 +19,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from billing.errors import BillingError
+from billing.raw import ALL_COLUMNS
 
 # Producers' clocks may run slightly ahead of ours; beyond this, an event is "in the future".
 CLOCK_SKEW = timedelta(minutes=5)
 
-RAW_COLUMNS = (
-    "stream_sequence",
-    "subject",
-    "event_id",
-    "event_type",
-    "occurred_at",
-    "tenant_id",
-    "message_id",
-    "operator_id",
-    "direction",
-    "segments",
-    "country",
-    "attributes",
-    "payload",
-    "landed_at",
-)
+RAW_COLUMNS = ALL_COLUMNS
 RAW_REQUIRED = (
     "stream_sequence",
     "event_id",

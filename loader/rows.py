@@ -21,21 +21,6 @@ import orjson
 
 from billing.contracts import CHARGED_V1, ContractViolation, check_charge_event, schema
 
-CHARGE_COLUMNS: Final = (
-    "stream_sequence",
-    "subject",
-    "event_id",
-    "event_type",
-    "occurred_at",
-    "tenant_id",
-    "message_id",
-    "operator_id",
-    "direction",
-    "segments",
-    "country",
-    "attributes",
-    "payload",
-)
 REJECT_COLUMNS: Final = ("stream_sequence", "subject", "payload", "reason")
 
 # (stream_sequence, subject, event_id, event_type, occurred_at (RFC 3339 text in UTC),

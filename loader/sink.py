@@ -15,9 +15,9 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
+from billing.raw import CHARGE_COLUMNS
 from loader.errors import LoaderRefusedError
 from loader.rows import (
-    CHARGE_COLUMNS,
     REJECT_COLUMNS,
     ChargeRow,
     RejectRow,
