@@ -59,6 +59,14 @@ replacement_subscriptions as (
 
 ),
 
+subscriptions_to_bill as (
+
+    select * from regular_subscriptions
+    union all
+    select * from replacement_subscriptions
+
+),
+
 subscription_lines as (
 
     select
@@ -79,27 +87,7 @@ subscription_lines as (
         service_end,
         period_days,
         0 as event_count
-    from regular_subscriptions
-    union all
-    select
-        tenant_id,
-        replaces_invoice_number,
-        currency,
-        'subscription' as line_type,
-        period as usage_period,
-        cast(null as {{ dbt.type_string() }}) as operator_id,
-        cast(null as {{ dbt.type_string() }}) as direction,
-        account_tier,
-        cast(null as {{ dbt.type_string() }}) as rule_id,
-        fee_id,
-        cast(active_days as {{ dbt.type_bigint() }}) as quantity,
-        cast(monthly_fee as {{ dbt.type_numeric() }}) as unit_price,
-        amount,
-        service_start,
-        service_end,
-        period_days,
-        0 as event_count
-    from replacement_subscriptions
+    from subscriptions_to_bill
 
 ),
 
