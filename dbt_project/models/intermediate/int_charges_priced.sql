@@ -42,7 +42,7 @@
 
 with
 
-events as (
+events as {{ inline_cte() }} (
 
     select * from {{ ref('stg_raw__message_charged') }}
     where not is_duplicate

@@ -47,7 +47,7 @@ issued_invoice_events as (
 
 ),
 
-unbilled_charges as (
+unbilled_charges as {{ inline_cte() }} (
 
     select priced_charges.*
     from priced_charges
