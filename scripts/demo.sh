@@ -2,8 +2,9 @@
 # The whole service on this machine, end to end, for one month (default 2026-10):
 # embedded services -> sample accounts and tiers -> sample events published to NATS ->
 # loader -> the monthly close through Dagster (checks, issue, PDFs, events) -> invoices.
-# Re-runnable: a second run publishes the same events (JetStream drops them as duplicates),
-# lands nothing new, and the close issues nothing new.
+# Re-runnable: a second run publishes the same events (JetStream drops them as duplicates
+# within its duplicate window; staging drops them by event_id after it), and the close of a
+# closed month issues nothing new.
 set -euo pipefail
 
 MONTH="${1:-2026-10}"
@@ -49,6 +50,9 @@ fi
 step "7/7 where things are"
 STATE="${BILLING_STATE_DIR:-$ROOT/.billing}"
 DOCS="${BILLING_DOCUMENTS_URI:-file://$STATE/documents}"
+CLI=".venv/bin/billing"
+command -v billing >/dev/null && [[ "$(command -v billing)" != "$ROOT/.venv/bin/billing" ]] && CLI="billing"
 echo "PDFs:        ${DOCS}/invoices/${MONTH:0:4}/${MONTH:5:2}/  (one per invoice, e.g. ${FIRST:-INV-...}.pdf)"
-echo "Dagster UI:  ${BILLING[*]} ui     (then open the printed URL: Assets, Lineage, Runs)"
-echo "Stop:        make down"
+echo "Invoices:    $CLI invoices list --month $MONTH   |   $CLI invoices show ${FIRST:-NUMBER}"
+echo "Dagster UI:  $CLI ui     (then open the printed URL: Assets for the lineage, Runs for this close)"
+echo "Stop:        make down   (the data stays in ${STATE}; make clean removes it)"
