@@ -12,19 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 from psycopg import sql
 
+from billing.locks import Lock, advisory_lock
+from billing.roles import Role
 from billing.settings import Settings
 
-GROUP_ROLES = (
-    "billing_loader",
-    "billing_transformer",
-    "billing_renderer",
-    "billing_finance",
-    "billing_auditor",
-    "billing_tenant",
-)
-
-# Serializes concurrent migrators (two test workers, two deploys) on one database.
-_MIGRATION_LOCK_KEY = 7_311_022_001
+GROUP_ROLES = tuple(Role)
 
 
 @dataclass(frozen=True)
@@ -51,43 +43,43 @@ def migrations() -> list[Migration]:
 def migrate(database_url: str) -> list[str]:
     """Apply pending migrations in one transaction each; returns the names applied."""
     applied: list[str] = []
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("select pg_advisory_lock(%s)", (_MIGRATION_LOCK_KEY,))
-        try:
-            conn.execute("create schema if not exists meta")
-            conn.execute(
-                """
-                create table if not exists meta.schema_migrations (
-                    version integer primary key,
-                    name text not null,
-                    checksum text not null,
-                    applied_at timestamptz not null default now()
-                )
-                """
+    # The lock serializes concurrent migrators (two test workers, two deploys).
+    with (
+        psycopg.connect(database_url, autocommit=True) as conn,
+        advisory_lock(conn, Lock.MIGRATIONS, wait_seconds=None),
+    ):
+        conn.execute("create schema if not exists meta")
+        conn.execute(
+            """
+            create table if not exists meta.schema_migrations (
+                version integer primary key,
+                name text not null,
+                checksum text not null,
+                applied_at timestamptz not null default now()
             )
-            done = {
-                version: checksum
-                for version, checksum in conn.execute(
-                    "select version, checksum from meta.schema_migrations"
+            """
+        )
+        done = {
+            version: checksum
+            for version, checksum in conn.execute(
+                "select version, checksum from meta.schema_migrations"
+            )
+        }
+        for migration in migrations():
+            if migration.version in done:
+                continue
+            with conn.transaction():
+                conn.execute(migration.sql.encode())
+                conn.execute(
+                    "insert into meta.schema_migrations (version, name, checksum)"
+                    " values (%s, %s, %s)",
+                    (migration.version, migration.name, migration.checksum),
                 )
-            }
-            for migration in migrations():
-                if migration.version in done:
-                    continue
-                with conn.transaction():
-                    conn.execute(migration.sql.encode())
-                    conn.execute(
-                        "insert into meta.schema_migrations (version, name, checksum)"
-                        " values (%s, %s, %s)",
-                        (migration.version, migration.name, migration.checksum),
-                    )
-                applied.append(f"{migration.version:04d}_{migration.name}")
-        finally:
-            conn.execute("select pg_advisory_unlock(%s)", (_MIGRATION_LOCK_KEY,))
+            applied.append(f"{migration.version:04d}_{migration.name}")
     return applied
 
 
-def role_url(settings: Settings, owner_url: str, role: str) -> tuple[str, str | None]:
+def role_url(settings: Settings, owner_url: str, role: Role) -> tuple[str, str | None]:
     """The URL to connect as `role`, and the role to SET at connect (None: log in as it).
 
     In production each component has its own URL (BILLING_<ROLE>_DATABASE_URL, from Vault).

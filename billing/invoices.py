@@ -16,9 +16,9 @@ import psycopg
 from psycopg import errors
 
 from billing.errors import BillingError, PermissionRefusedError
+from billing.periods import Period
 
 INVOICE_NUMBER = re.compile(r"^INV-[0-9]{6}-[0-9]{6}$")
-PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 class InvoiceNotFoundError(BillingError):
@@ -69,9 +69,7 @@ def validate_invoice_number(number: str) -> str:
 
 
 def validate_period(period: str) -> str:
-    if not PERIOD.match(period):
-        raise BillingError(f"{period!r} is not a month: use YYYY-MM, e.g. 2026-10")
-    return period
+    return Period.parse(period).label
 
 
 _SUMMARY = (

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import orjson
 
+from billing.periods import Period
+
 TIERS = ("starter", "business", "enterprise")
 CURRENCIES = ("EUR", "USD", "GBP")
 DIRECTIONS = ("outbound", "inbound")
@@ -113,11 +115,7 @@ class SampleAccount:
 
 def parse_month(text: str) -> date:
     """The first day of a YYYY-MM month."""
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        return date(year, month, 1)
-    except ValueError as error:
-        raise ValueError(f"{text!r} is not a month (YYYY-MM)") from error
+    return Period.parse(text).start
 
 
 def month_days(first: date) -> list[date]:

@@ -1,10 +1,21 @@
-"""Settings from the environment, with local defaults that need nothing installed."""
+"""Settings from BILLING_* environment variables, typed and validated once.
+
+Local defaults need nothing installed: no URL means the embedded services of `billing up`.
+A bad value (a number that is not one, a port out of range) is refused by `load_settings()`
+with one line naming the variable, never a traceback.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from billing.errors import ConfigurationError
+from billing.roles import Role
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,10 +27,10 @@ INVOICE_SUBJECTS = ("billing.invoice.>",)
 INVOICE_SUBJECT = "billing.invoice.generated.v1"
 LOADER_CONSUMER = "billing-loader"
 
+ENV_PREFIX = "BILLING_"
 
-def _env_path(name: str, default: Path) -> Path:
-    value = os.environ.get(name)
-    return Path(value).expanduser().resolve() if value else default
+Seconds = Annotated[float, Field(ge=0)]
+PositiveSeconds = Annotated[float, Field(gt=0)]
 
 
 @dataclass(frozen=True)
@@ -32,20 +43,68 @@ class Issuer:
     email: str = "billing@relay.example"
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything configurable, read once from the environment."""
+class Settings(BaseSettings):
+    """Everything configurable. Field `x` is read from BILLING_X (case-insensitive)."""
 
-    state_dir: Path
-    database_url: str | None
-    nats_url: str | None
-    role_database_urls: dict[str, str] = field(default_factory=dict)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+        validate_default=True,
+    )
+
+    state_dir: Path = PROJECT_ROOT / ".billing"
+    database_url: str | None = None
+    nats_url: str | None = None
+    # Production: one URL per component role (from Vault); locally the owner URL + SET ROLE.
+    loader_database_url: str | None = None
+    transformer_database_url: str | None = None
+    renderer_database_url: str | None = None
+    finance_database_url: str | None = None
+    auditor_database_url: str | None = None
     documents_uri: str = ""
     s3_kms_key_id: str | None = None
     s3_endpoint_url: str | None = None
-    close_wait_seconds: float = 60.0
-    duplicate_window_seconds: float = 120.0
-    issuer: Issuer = field(default_factory=Issuer)
+    close_wait_seconds: Seconds = 60.0
+    duplicate_window_seconds: PositiveSeconds = 120.0
+    issuer_name: str = Issuer.name
+    issuer_address: str = Issuer.address
+    issuer_vat_id: str = Issuer.vat_id
+    issuer_email: str = Issuer.email
+
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute(cls, state_dir: Path) -> Path:
+        return state_dir.expanduser().resolve()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _documents_under_state_dir(cls, data: Any) -> Any:
+        # The default document store is a folder of the state directory.
+        if isinstance(data, dict) and not data.get("documents_uri"):
+            state_dir = Path(data.get("state_dir") or PROJECT_ROOT / ".billing")
+            data = {
+                **data,
+                "documents_uri": (state_dir.expanduser().resolve() / "documents").as_uri(),
+            }
+        return data
+
+    @property
+    def issuer(self) -> Issuer:
+        return Issuer(self.issuer_name, self.issuer_address, self.issuer_vat_id, self.issuer_email)
+
+    @property
+    def role_database_urls(self) -> dict[Role, str]:
+        """The dedicated URL of each component role that has one."""
+        urls = {
+            Role.LOADER: self.loader_database_url,
+            Role.TRANSFORMER: self.transformer_database_url,
+            Role.RENDERER: self.renderer_database_url,
+            Role.FINANCE: self.finance_database_url,
+            Role.AUDITOR: self.auditor_database_url,
+        }
+        return {role: url for role, url in urls.items() if url}
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -55,38 +114,35 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.state_dir / "dagster"
 
-
-ROLE_URL_VARIABLES = {
-    "billing_loader": "BILLING_LOADER_DATABASE_URL",
-    "billing_transformer": "BILLING_TRANSFORMER_DATABASE_URL",
-    "billing_renderer": "BILLING_RENDERER_DATABASE_URL",
-    "billing_finance": "BILLING_FINANCE_DATABASE_URL",
-    "billing_auditor": "BILLING_AUDITOR_DATABASE_URL",
-}
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields replaced (None values are ignored), validated again."""
+        values = {name: value for name, value in changes.items() if value is not None}
+        if not values:
+            return self
+        return type(self).model_validate({**self.model_dump(), **values})
 
 
-def load_settings() -> Settings:
-    """Read settings from BILLING_* environment variables."""
-    state_dir = _env_path("BILLING_STATE_DIR", PROJECT_ROOT / ".billing")
-    role_urls = {
-        role: os.environ[variable]
-        for role, variable in ROLE_URL_VARIABLES.items()
-        if os.environ.get(variable)
-    }
-    return Settings(
-        state_dir=state_dir,
-        database_url=os.environ.get("BILLING_DATABASE_URL") or None,
-        nats_url=os.environ.get("BILLING_NATS_URL") or None,
-        role_database_urls=role_urls,
-        documents_uri=os.environ.get("BILLING_DOCUMENTS_URI") or (state_dir / "documents").as_uri(),
-        s3_kms_key_id=os.environ.get("BILLING_S3_KMS_KEY_ID") or None,
-        s3_endpoint_url=os.environ.get("BILLING_S3_ENDPOINT_URL") or None,
-        close_wait_seconds=float(os.environ.get("BILLING_CLOSE_WAIT_SECONDS", "60")),
-        duplicate_window_seconds=float(os.environ.get("BILLING_DUPLICATE_WINDOW_SECONDS", "120")),
-        issuer=Issuer(
-            name=os.environ.get("BILLING_ISSUER_NAME", Issuer.name),
-            address=os.environ.get("BILLING_ISSUER_ADDRESS", Issuer.address),
-            vat_id=os.environ.get("BILLING_ISSUER_VAT_ID", Issuer.vat_id),
-            email=os.environ.get("BILLING_ISSUER_EMAIL", Issuer.email),
-        ),
-    )
+def variable_name(field: str) -> str:
+    """The environment variable of a settings field: state_dir -> BILLING_STATE_DIR."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """One line per invalid setting: the variable, its value and what it should be."""
+    problems = []
+    for detail in error.errors():
+        field = ".".join(str(part) for part in detail["loc"]) or "settings"
+        value = detail.get("input")
+        shown = f"={value!r}" if isinstance(value, str | int | float) else ""
+        problems.append(f"{variable_name(field)}{shown}: {detail['msg'].lower()}")
+    return "; ".join(problems)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate BILLING_* variables; ConfigurationError names any bad one."""
+    try:
+        return Settings(**{name: value for name, value in overrides.items() if value is not None})
+    except ValidationError as error:
+        raise ConfigurationError(
+            f"invalid setting: {describe_invalid(error)}; fix the variable and try again"
+        ) from None

@@ -15,10 +15,10 @@ from typing import Any
 
 from billing.db import url_host_options
 from billing.errors import BillingError
+from billing.roles import Role
 from billing.settings import PROJECT_ROOT
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-TRANSFORMER_ROLE = "billing_transformer"
 
 
 class DbtFailedError(BillingError):
@@ -51,7 +51,7 @@ def dbt_environment(database_url: str, *, target_path: Path | None = None) -> di
         "BILLING_DBT_USER": options["user"],
         "BILLING_DBT_PASSWORD": options["password"],
         "BILLING_DBT_DBNAME": options["dbname"],
-        "BILLING_DBT_ROLE": TRANSFORMER_ROLE,
+        "BILLING_DBT_ROLE": Role.TRANSFORMER,
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from billing.roles import Role
 from expectations.suites import ExpectationSpec, Suite, SuitePart
 
 _EXAMPLES = 5
@@ -146,9 +147,7 @@ def _validate(
     }
 
 
-def run_suite(
-    suite: Suite, database_url: str, role: str | None = "billing_auditor"
-) -> SuiteOutcome:
+def run_suite(suite: Suite, database_url: str, role: str | None = Role.AUDITOR) -> SuiteOutcome:
     """Validate every part of `suite` against the database; never raises on failed data."""
     started = time.perf_counter()
     with warnings.catch_warnings():

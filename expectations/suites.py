@@ -13,12 +13,11 @@ period are those of the close that runs them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from billing.errors import BillingError
+from billing.periods import Period
 from billing.raw import ALL_COLUMNS
 
 # Producers' clocks may run slightly ahead of ours; beyond this, an event is "in the future".
@@ -36,7 +35,6 @@ RAW_REQUIRED = (
     "segments",
     "payload",
 )
-_PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)
@@ -81,9 +79,7 @@ def _expect(kind: str, **kwargs: Any) -> ExpectationSpec:
 
 def _checked_period(period: str) -> str:
     # The period is put into SQL text (GX query assets take no parameters): accept only YYYY-MM.
-    if not _PERIOD.match(period):
-        raise BillingError(f"{period!r} is not a month: use YYYY-MM, e.g. 2026-10")
-    return period
+    return Period.parse(period).label
 
 
 def raw_events_suite(now: datetime | None = None) -> Suite:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from billing.periods import Period
+
 MONTHS = (
     "January",
     "February",
@@ -58,8 +60,7 @@ def quantity(value: Decimal) -> str:
 
 def period_name(period: str) -> str:
     """'2026-10' -> 'October 2026'."""
-    year, month = period.split("-")
-    return f"{MONTHS[int(month) - 1]} {year}"
+    return Period.parse(period).name
 
 
 def long_date(value: date | datetime) -> str:

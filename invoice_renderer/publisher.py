@@ -19,20 +19,19 @@ import orjson
 
 from billing.contracts import ContractViolation, check_invoice_generated
 from billing.errors import BillingError
+from billing.locks import Lock, advisory_lock
 from billing.settings import INVOICE_STREAM, INVOICE_SUBJECT, Settings
 from billing.streams import ensure_streams
 from invoice_renderer import records
 
 _log = logging.getLogger(__name__)
-_PUBLISH_LOCK_KEY = 7_311_022_007
 # How far before the oldest unpublished row the stream is read back: covers clock skew
 # between the database and the NATS server.
 _CLOCK_SKEW = timedelta(minutes=5)
 _MARK_EVERY = 100
 
 
-class PublishBusyError(BillingError):
-    """Another publish run holds the lock."""
+_PUBLISH_BUSY = "another publish run is in progress on this database; wait for it to finish"
 
 
 class OutboxContractError(BillingError):
@@ -201,16 +200,8 @@ async def _publish(settings: Settings, conn: records.Connection, nats_url: str) 
 
 def publish_pending(settings: Settings, database_url: str, nats_url: str) -> PublishReport:
     """Send every unpublished billing.invoice.generated.v1 event of the outbox, once."""
-    with records.renderer_connection(settings, database_url) as conn:
-        locked = conn.execute("select pg_try_advisory_lock(%s)", (_PUBLISH_LOCK_KEY,)).fetchone()
-        conn.commit()
-        if not locked or not locked[0]:
-            raise PublishBusyError(
-                "another publish run is in progress on this database; wait for it to finish"
-            )
-        try:
-            return asyncio.run(_publish(settings, conn, nats_url))
-        finally:
-            conn.rollback()
-            conn.execute("select pg_advisory_unlock(%s)", (_PUBLISH_LOCK_KEY,))
-            conn.commit()
+    with (
+        records.renderer_connection(settings, database_url) as conn,
+        advisory_lock(conn, Lock.PUBLISH, busy=_PUBLISH_BUSY),
+    ):
+        return asyncio.run(_publish(settings, conn, nats_url))

@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 
 from billing import db
 from billing.errors import BillingError
+from billing.roles import Role
 from billing.settings import INVOICE_SUBJECT, Settings
 from invoice_renderer.events import invoice_generated
 from invoice_renderer.model import (
@@ -32,14 +33,13 @@ from invoice_renderer.model import (
     Void,
 )
 
-RENDERER_ROLE = "billing_renderer"
 Connection = psycopg.Connection[Any]
 
 
 @contextmanager
 def renderer_connection(settings: Settings, database_url: str) -> Iterator[Connection]:
     """A connection as billing_renderer (its own URL in production, SET ROLE locally)."""
-    url, role = db.role_url(settings, database_url, RENDERER_ROLE)
+    url, role = db.role_url(settings, database_url, Role.RENDERER)
     with db.connect(url, role=role) as conn:
         yield conn
 

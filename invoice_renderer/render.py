@@ -18,14 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from billing.errors import BillingError
+from billing.locks import Lock, advisory_lock
 from billing.settings import Settings
 from invoice_renderer import records
 from invoice_renderer.model import DocumentJob, StoredDocument
 from invoice_renderer.pdf import PdfRenderer
 from invoice_renderer.storage import DocumentStore, open_store
 
-# Session advisory lock: one render run at a time per database.
-_RENDER_LOCK_KEY = 7_311_022_006
 _BATCH = 200
 # Documents per task sent to a worker and per recording transaction: fewer round trips and
 # commits, and still a steady progress bar.
@@ -35,8 +34,7 @@ ProgressCallback = Callable[[int, int], None]
 """Called with (documents done, documents in the run) as documents are recorded."""
 
 
-class RenderBusyError(BillingError):
-    """Another render run holds the lock."""
+_RENDER_BUSY = "another render run is in progress on this database; wait for it to finish"
 
 
 @dataclass(frozen=True)
@@ -149,25 +147,17 @@ def render_pending(
     started = time.perf_counter()
     report = RenderReport(workers=max(1, workers))
     open_store(settings)  # refuse at once on a bad storage setting, before any work
-    with records.renderer_connection(settings, database_url) as conn:
-        locked = conn.execute("select pg_try_advisory_lock(%s)", (_RENDER_LOCK_KEY,)).fetchone()
-        conn.commit()
-        if not locked or not locked[0]:
-            raise RenderBusyError(
-                "another render run is in progress on this database; wait for it to finish"
-            )
-        try:
-            pending = records.pending_documents(conn, period)
-            report.pending = len(pending)
-            if pending:
-                if report.workers == 1:
-                    _render_here(settings, conn, pending, report, on_progress)
-                else:
-                    _render_in_pool(settings, conn, pending, report, on_progress)
-        finally:
-            conn.rollback()
-            conn.execute("select pg_advisory_unlock(%s)", (_RENDER_LOCK_KEY,))
-            conn.commit()
+    with (
+        records.renderer_connection(settings, database_url) as conn,
+        advisory_lock(conn, Lock.RENDER, busy=_RENDER_BUSY),
+    ):
+        pending = records.pending_documents(conn, period)
+        report.pending = len(pending)
+        if pending:
+            if report.workers == 1:
+                _render_here(settings, conn, pending, report, on_progress)
+            else:
+                _render_in_pool(settings, conn, pending, report, on_progress)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -24,6 +24,7 @@ from nats.aio.client import Client
 
 from billing import db
 from billing.localservices import Endpoints
+from billing.roles import Role
 from billing.settings import CHARGE_STREAM, LOADER_CONSUMER, Settings
 from billing.streams import ensure_streams
 from loader.consumer import ChargeConsumer, ConsumerSettings, Delivery
@@ -36,7 +37,6 @@ from loader.sink import Sink, WriteResult
 
 log = logging.getLogger(__name__)
 
-LOADER_ROLE: Final = "billing_loader"
 _STOP_RETRIES: Final = 3
 _PROGRESS_LOG_SECONDS: Final = 10.0
 
@@ -49,7 +49,7 @@ class LoaderConfig:
 
     database_url: str
     nats_url: str
-    database_role: str | None = LOADER_ROLE
+    database_role: str | None = Role.LOADER
     stream: str = CHARGE_STREAM
     consumer: str = LOADER_CONSUMER
     duplicate_window_seconds: float = 120.0
@@ -72,7 +72,7 @@ class LoaderConfig:
         cls, settings: Settings, endpoints: Endpoints, **options: object
     ) -> LoaderConfig:
         """The loader's configuration from the service settings (its own role and URL)."""
-        url, role = db.role_url(settings, endpoints.database_url, LOADER_ROLE)
+        url, role = db.role_url(settings, endpoints.database_url, Role.LOADER)
         return cls(
             database_url=url,
             database_role=role,

@@ -15,6 +15,7 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
+from billing.locks import TRY_LOCK_SQL, loader_lock
 from billing.raw import CHARGE_COLUMNS
 from loader.errors import LoaderRefusedError
 from loader.rows import (
@@ -77,9 +78,7 @@ class Sink:
         try:
             if role is not None:
                 await conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
-            cursor = await conn.execute(
-                "select pg_try_advisory_lock(hashtextextended(%s, 0))", (f"loader:{consumer}",)
-            )
+            cursor = await conn.execute(TRY_LOCK_SQL, (loader_lock(consumer),))
             row = await cursor.fetchone()
             if not row or not row[0]:
                 raise LoaderRefusedError(

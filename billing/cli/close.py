@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from billing import localservices
 from billing.cli.app import EXIT_FAILED, EXIT_REFUSED, app, console, error_console
 from billing.close_precondition import LoaderBehindError, LoaderProgress, wait_for_loader
 from billing.db import connect, role_url
+from billing.roles import Role
 from billing.settings import PROJECT_ROOT, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def _loader_table(progress: LoaderProgress) -> Table:
 
 
 def _wait_for_loader(settings: Settings, endpoints: localservices.Endpoints) -> None:
-    url, role = role_url(settings, endpoints.database_url, "billing_transformer")
+    url, role = role_url(settings, endpoints.database_url, Role.TRANSFORMER)
     with console.status("checking that the loader has landed the whole stream") as status:
 
         def show(progress: LoaderProgress) -> None:
@@ -62,7 +62,7 @@ def _wait_for_loader(settings: Settings, endpoints: localservices.Endpoints) -> 
 
 
 def _period_totals(settings: Settings, database_url: str, period: str) -> list[tuple[Any, ...]]:
-    url, role = role_url(settings, database_url, "billing_finance")
+    url, role = role_url(settings, database_url, Role.FINANCE)
     with connect(url, role=role) as conn:
         return conn.execute(
             "select currency, count(*), sum(total) from billing.invoices"
@@ -147,7 +147,7 @@ def close(
 
     settings = load_settings()
     if wait_seconds is not None:
-        settings = dataclasses.replace(settings, close_wait_seconds=wait_seconds)
+        settings = settings.with_overrides(close_wait_seconds=wait_seconds)
     partition_key_of(month)
     endpoints = localservices.resolve_endpoints(settings)
     _wait_for_loader(settings, endpoints)

@@ -8,6 +8,7 @@ A failed blocking check stops everything downstream of its asset in the same run
 
 import dagster as dg
 
+from billing.roles import Role
 from expectations.runner import SuiteOutcome, run_suite
 from expectations.suites import invoice_drafts_suite, issued_invoices_suite, raw_events_suite
 from orchestration.defs.close import ISSUED_INVOICES
@@ -48,7 +49,7 @@ def check_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
 )
 def raw_events_check(billing: BillingResource) -> dg.AssetCheckResult:
     """GX suite raw_events over the landed events."""
-    url, role = billing.role_url("billing_auditor")
+    url, role = billing.role_url(Role.AUDITOR)
     return check_result(run_suite(raw_events_suite(), url, role))
 
 
@@ -66,7 +67,7 @@ def invoice_drafts_check(
     context: dg.AssetCheckExecutionContext, billing: BillingResource
 ) -> dg.AssetCheckResult:
     """GX suite invoice_drafts for the partition's month."""
-    url, role = billing.role_url("billing_auditor")
+    url, role = billing.role_url(Role.AUDITOR)
     return check_result(
         run_suite(invoice_drafts_suite(period_of(context.partition_key)), url, role)
     )
@@ -84,7 +85,7 @@ def invoice_drafts_check(
 )
 def issued_invoices_check(billing: BillingResource) -> dg.AssetCheckResult:
     """GX suite issued_invoices over every issued invoice."""
-    url, role = billing.role_url("billing_auditor")
+    url, role = billing.role_url(Role.AUDITOR)
     return check_result(run_suite(issued_invoices_suite(), url, role))
 
 

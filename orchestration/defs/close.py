@@ -14,6 +14,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from billing import db
+from billing.roles import Role
 from billing.transform import period_vars
 from orchestration.defs.dbt_project import BILLING_DBT_PROJECT, invocation_target
 from orchestration.defs.partitions import MONTHLY, ONE_MONTH_PER_RUN, period_of
@@ -26,7 +27,7 @@ INVOICE_EVENTS = dg.AssetKey(["billing", "invoice_events"])
 
 
 def _issued(billing: BillingResource, period: str) -> dict[str, tuple[str, Decimal]]:
-    url, role = billing.role_url("billing_transformer")
+    url, role = billing.role_url(Role.TRANSFORMER)
     with db.connect(url, role=role) as conn:
         rows = conn.execute(
             "select invoice_number, currency, total from billing.issued_invoices where period = %s",
@@ -36,7 +37,7 @@ def _issued(billing: BillingResource, period: str) -> dict[str, tuple[str, Decim
 
 
 def _last_close(billing: BillingResource, period: str) -> tuple[Any, ...] | None:
-    url, role = billing.role_url("billing_transformer")
+    url, role = billing.role_url(Role.TRANSFORMER)
     with db.connect(url, role=role) as conn:
         return conn.execute(
             "select close_id, kind, closed_at, invoice_count, event_count"
@@ -87,7 +88,7 @@ def issued_invoices(
     """Issue the partition's drafts in one transaction."""
     period = period_of(context.partition_key)
     before = _issued(billing, period)
-    url, _ = billing.role_url("billing_transformer")
+    url, _ = billing.role_url(Role.TRANSFORMER)
     with dbt_profile(url):
         invocation = dbt.cli(
             ["run-operation", "issue_invoices", *period_vars(period)],

@@ -14,6 +14,7 @@ import psycopg
 from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
 
 from billing import db
+from billing.roles import Role
 from billing.transform import period_vars
 from orchestration.defs.dbt_project import (
     BILLING_DBT_PROJECT,
@@ -45,7 +46,7 @@ _BLOCKER_SCHEMA = dg.TableSchema(
 
 def read_blockers(billing: BillingResource) -> list[dict[str, Any]]:
     """The rows of billing.close_blockers (built for the run's period)."""
-    url, role = billing.role_url("billing_transformer")
+    url, role = billing.role_url(Role.TRANSFORMER)
     with db.connect(url, role=role) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         return cur.execute(
             "select blocker, subject, item_count, remedy from billing.close_blockers"
@@ -102,7 +103,7 @@ def billing_dbt(
 ) -> Iterator[Any]:
     """Seeds, models and data tests of the project for the partition's month."""
     period = period_of(context.partition_key)
-    url, _ = billing.role_url("billing_transformer")
+    url, _ = billing.role_url(Role.TRANSFORMER)
     target = invocation_target(f"close-{period}-{context.run.run_id[:8]}")
     reuse_partial_parse(target, dbt_profile_variables(url), period)
     with dbt_profile(url):

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import dagster as dg
 import psycopg
 from dagster_dbt import DbtCliResource
 
 from billing import db, localservices
-from billing.errors import BillingError
+from billing.locks import Lock, advisory_lock
+from billing.roles import Role
 from billing.settings import Settings, load_settings
 from billing.transform import DBT_PROJECT_DIR, dbt_environment, dbt_executable
-
-# Session advisory lock held by a close run from start to end: two closes never interleave
-# their dbt build and issue step (the issue macro also refuses stale drafts on its own).
-CLOSE_LOCK_KEY = 7_311_022_005
-
-
-class CloseBusyError(BillingError):
-    """Another close holds the close lock."""
 
 
 class BillingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -40,25 +30,19 @@ class BillingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def settings(self) -> Settings:
         """load_settings() with this resource's overrides."""
-        settings = load_settings()
-        changes: dict[str, object] = {}
-        if self.state_dir is not None:
-            changes["state_dir"] = Path(self.state_dir)
-        if self.database_url is not None:
-            changes["database_url"] = self.database_url
-        if self.nats_url is not None:
-            changes["nats_url"] = self.nats_url
-        if self.documents_uri is not None:
-            changes["documents_uri"] = self.documents_uri
-        if self.close_wait_seconds is not None:
-            changes["close_wait_seconds"] = self.close_wait_seconds
-        return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+        return load_settings().with_overrides(
+            state_dir=self.state_dir,
+            database_url=self.database_url,
+            nats_url=self.nats_url,
+            documents_uri=self.documents_uri,
+            close_wait_seconds=self.close_wait_seconds,
+        )
 
     def endpoints(self) -> localservices.Endpoints:
         """The database (owner) and NATS URLs."""
         return localservices.resolve_endpoints(self.settings())
 
-    def role_url(self, role: str) -> tuple[str, str | None]:
+    def role_url(self, role: Role) -> tuple[str, str | None]:
         """URL to connect as `role` and the role to SET (db.role_url)."""
         return db.role_url(self.settings(), self.endpoints().database_url, role)
 
@@ -72,25 +56,27 @@ class CloseLock(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[CloseLock]:
-        url, _ = self.billing.role_url("billing_transformer")
-        with psycopg.connect(url, autocommit=True) as conn:
-            deadline = time.monotonic() + self.wait_seconds
-            while True:
-                row = conn.execute("select pg_try_advisory_lock(%s)", (CLOSE_LOCK_KEY,)).fetchone()
-                if row is not None and row[0]:
-                    break
-                if time.monotonic() >= deadline:
-                    raise CloseBusyError(
-                        f"another close has held the close lock for over {self.wait_seconds:.0f} "
-                        "s: wait for it to finish (Dagster UI, Runs) and close again"
-                    )
-                if context.log is not None:
-                    context.log.info("another close is running: waiting for the close lock")
-                time.sleep(self.poll_seconds)
-            try:
-                yield self
-            finally:
-                conn.execute("select pg_advisory_unlock(%s)", (CLOSE_LOCK_KEY,))
+        # Held from the start to the end of a close run: two closes never interleave their
+        # dbt build and issue step (the issue macro also refuses stale drafts on its own).
+        url, _ = self.billing.role_url(Role.TRANSFORMER)
+
+        def waiting() -> None:
+            if context.log is not None:
+                context.log.info("another close is running: waiting for the close lock")
+
+        with (
+            psycopg.connect(url, autocommit=True) as conn,
+            advisory_lock(
+                conn,
+                Lock.CLOSE,
+                wait_seconds=self.wait_seconds,
+                poll_seconds=self.poll_seconds,
+                on_wait=waiting,
+                busy=f"another close has held the close lock for over {self.wait_seconds:.0f} s: "
+                "wait for it to finish (Dagster UI, Runs) and close again",
+            ),
+        ):
+            yield self
 
 
 def dbt_resource() -> DbtCliResource:

@@ -6,6 +6,7 @@ import dagster as dg
 
 from billing import db
 from billing.close_precondition import LoaderBehindError, LoaderProgress, wait_for_loader
+from billing.roles import Role
 from orchestration.defs.resources import BillingResource
 
 RAW_EVENTS = dg.AssetKey(["raw", "message_charged"])
@@ -37,7 +38,7 @@ def raw_message_charged(
     """Wait (bounded) for the loader to catch up, then record the table's size and freshness."""
     settings = billing.settings()
     endpoints = billing.endpoints()
-    url, role = db.role_url(settings, endpoints.database_url, "billing_transformer")
+    url, role = db.role_url(settings, endpoints.database_url, Role.TRANSFORMER)
 
     def report(progress: LoaderProgress) -> None:
         if not progress.caught_up:

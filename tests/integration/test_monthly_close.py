@@ -18,9 +18,10 @@ import dagster as dg
 import psycopg
 import pytest
 
+from billing.locks import LOCK_SQL, Lock
 from orchestration.closing import CloseOutcome, read_outcome
 from orchestration.definitions import build_definitions
-from orchestration.defs.resources import CLOSE_LOCK_KEY, BillingResource
+from orchestration.defs.resources import BillingResource
 from orchestration.defs.schedules import CLOSE_JOB_NAME
 from tests.support.billing_data import Event, add_account, at, land_events
 
@@ -197,7 +198,7 @@ def test_a_close_waits_for_the_close_lock_and_gives_up_readably(
 ) -> None:
     land_month(database_url)
     with psycopg.connect(database_url, autocommit=True) as holder:
-        holder.execute("select pg_advisory_lock(%s)", (CLOSE_LOCK_KEY,))
+        holder.execute(LOCK_SQL, (Lock.CLOSE,))
 
         outcome = close(billing, lock_wait=0.5)
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
+from billing.periods import InvalidPeriodError
 from orchestration.definitions import defs
 from orchestration.defs.close import INVOICE_DOCUMENTS, INVOICE_EVENTS, ISSUED_INVOICES
 from orchestration.defs.partitions import PeriodNotClosableError, partition_key_of
@@ -96,5 +97,5 @@ def test_a_month_is_closable_only_once_it_has_ended() -> None:
     assert partition_key_of("2026-11", datetime(2026, 12, 1, tzinfo=UTC)) == "2026-11-01"
     with pytest.raises(PeriodNotClosableError, match="before the first billing period"):
         partition_key_of("2024-12", now)
-    with pytest.raises(PeriodNotClosableError, match="not a month"):
+    with pytest.raises(InvalidPeriodError, match="not a month"):
         partition_key_of("2026-13", now)
