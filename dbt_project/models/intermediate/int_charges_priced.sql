@@ -160,11 +160,7 @@ with_tier as (
     left join account_tier_ranges
         on
             with_account.tenant_id = account_tier_ranges.tenant_id
-            and with_account.occurred_on >= account_tier_ranges.valid_from
-            and (
-                account_tier_ranges.valid_to is null
-                or with_account.occurred_on < account_tier_ranges.valid_to
-            )
+            and {{ in_force('account_tier_ranges', on='with_account.occurred_on') }}
 
 ),
 
@@ -181,11 +177,7 @@ with_rule as (
             and with_tier.operator_id = pricing_rules.operator_id
             and with_tier.direction = pricing_rules.direction
             and with_tier.currency = pricing_rules.currency
-            and with_tier.occurred_on >= pricing_rules.effective_from
-            and (
-                pricing_rules.effective_to is null
-                or with_tier.occurred_on < pricing_rules.effective_to
-            )
+            and {{ in_force('pricing_rules', on='with_tier.occurred_on') }}
 
 ),
 
@@ -201,11 +193,7 @@ with_cost as (
             with_rule.operator_id = operator_costs.operator_id
             and with_rule.direction = operator_costs.direction
             and with_rule.currency = operator_costs.currency
-            and with_rule.occurred_on >= operator_costs.effective_from
-            and (
-                operator_costs.effective_to is null
-                or with_rule.occurred_on < operator_costs.effective_to
-            )
+            and {{ in_force('operator_costs', on='with_rule.occurred_on') }}
 
 ),
 
