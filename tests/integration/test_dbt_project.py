@@ -70,3 +70,12 @@ def test_the_sample_month_builds_clean_and_every_mart_column_is_documented(
             if column not in described:
                 undocumented_columns.append(f"{node['name']}.{column}")
     assert undocumented_columns == []
+    # Only staging models read the sources (jaffle-shop's rule): every other model reads refs.
+    reading_sources = sorted(
+        node["name"]
+        for node in models.values()
+        if node["resource_type"] == "model"
+        and node["fqn"][1] != "staging"
+        and any(parent.startswith("source.") for parent in node["depends_on"]["nodes"])
+    )
+    assert reading_sources == []

@@ -1,17 +1,16 @@
-{#- Events on an issued invoice that is not void: billed, and never billed again. -#}
 {{ config(materialized='view') }}
 
 with
 
 issued_invoice_events as (
 
-    select * from {{ source('issued', 'issued_invoice_events') }}
+    select * from {{ ref('stg_issued__invoice_events') }}
 
 ),
 
 invoice_voids as (
 
-    select * from {{ source('issued', 'invoice_voids') }}
+    select * from {{ ref('stg_issued__invoice_voids') }}
 
 ),
 

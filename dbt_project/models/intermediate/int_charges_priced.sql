@@ -1,7 +1,4 @@
-{#- One row per billable event (duplicates removed): its tier, pricing rule and operator cost
-    in force on its UTC date, and the exact amounts; or the reason it cannot be priced.
-
-    Incremental, so a run costs in proportion to what changed:
+{#- Incremental, so a run costs in proportion to what changed:
       - new events (landed since the last run) are always priced;
       - when the pricing inputs changed (checksum of accounts, tiers, rules, costs), every
         event not on a non-void issued invoice is repriced: the open period in full, late
@@ -27,8 +24,6 @@
         ],
     )
 }}
-
--- depends_on: {{ ref('int_billed_events') }}
 
 {%- set reprice_open_events = false -%}
 {%- if is_incremental() and execute -%}
@@ -79,17 +74,39 @@ pricing_inputs as (
 
 ),
 
-{% if is_incremental() %}
-
+{#- Read by incremental runs only (a first build prices every event). -#}
 billed_events as (
 
-    select event_id from {{ ref('int_billed_events') }}
+    select * from {{ ref('int_billed_events') }}
 
 ),
+
+issued_invoice_events as (
+
+    select * from {{ ref('stg_issued__invoice_events') }}
+
+),
+
+invoice_voids as (
+
+    select * from {{ ref('stg_issued__invoice_voids') }}
+
+),
+
+{% if is_incremental() %}
 
 already_priced as (
 
     select coalesce(max(stream_sequence), 0) as max_stream_sequence from {{ this }}
+
+),
+
+voided_events as (
+
+    select issued_invoice_events.event_id
+    from issued_invoice_events
+    inner join invoice_voids
+        on issued_invoice_events.invoice_number = invoice_voids.invoice_number
 
 ),
 
@@ -108,12 +125,7 @@ repriced_events as (
     where
         events.stream_sequence <= (select max_stream_sequence from already_priced)
         {% if not reprice_open_events %}
-        and events.event_id in (
-            select issued_invoice_events.event_id
-            from {{ source('issued', 'issued_invoice_events') }} as issued_invoice_events
-            inner join {{ source('issued', 'invoice_voids') }} as invoice_voids
-                on issued_invoice_events.invoice_number = invoice_voids.invoice_number
-        )
+        and events.event_id in (select event_id from voided_events)
         {% endif %}
         and not exists (
             select 1 from billed_events where billed_events.event_id = events.event_id

@@ -1,23 +1,21 @@
-{#- One row for the run's period: whether its first close has been issued (a closed period
-    only ever gets replacements of voided invoices, SPEC section 4), and the last issue
-    transaction and the number of voids seen when the drafts were built: the issue step
-    refuses drafts built before another issue or a void. -#}
 with
 
 period_closes as (
 
-    select * from {{ source('issued', 'period_closes') }}
+    select * from {{ ref('stg_issued__period_closes') }}
 
 ),
 
 invoice_voids as (
 
-    select * from {{ source('issued', 'invoice_voids') }}
+    select * from {{ ref('stg_issued__invoice_voids') }}
 
 ),
 
 status as (
 
+    -- The last issue and the number of voids as this run saw them: the issue step refuses
+    -- drafts built before another issue or a void (macro issue_invoices).
     select
         {{ period_label() }} as period,
         exists (

@@ -13,7 +13,7 @@ draft_lines as (
 
 issued_invoices as (
 
-    select * from {{ source('issued', 'issued_invoices') }}
+    select * from {{ ref('stg_issued__invoices') }}
 
 ),
 

@@ -6,13 +6,13 @@ with
 
 issued_invoice_lines as (
 
-    select * from {{ source('issued', 'issued_invoice_lines') }}
+    select * from {{ ref('stg_issued__invoice_lines') }}
 
 ),
 
 invoice_voids as (
 
-    select * from {{ source('issued', 'invoice_voids') }}
+    select * from {{ ref('stg_issued__invoice_voids') }}
 
 ),
 

@@ -6,13 +6,13 @@ with
 
 issued_invoices as (
 
-    select * from {{ source('issued', 'issued_invoices') }}
+    select * from {{ ref('stg_issued__invoices') }}
 
 ),
 
 invoice_voids as (
 
-    select * from {{ source('issued', 'invoice_voids') }}
+    select * from {{ ref('stg_issued__invoice_voids') }}
 
 ),
 

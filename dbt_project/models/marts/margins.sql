@@ -12,17 +12,30 @@
 
 with
 
-priced_charges as (
+charges as {{ inline_cte() }} (
 
     select * from {{ ref('int_charges_priced') }}
-    where unpriced_reason is null
-    {% if is_incremental() %}
-    and period in (
-        select distinct period
-        from {{ ref('int_charges_priced') }}
-        where priced_at = {{ run_started_literal() }}
-    )
-    {% endif %}
+
+),
+
+{% if is_incremental() %}
+repriced_periods as (
+
+    select distinct period
+    from charges
+    where priced_at = {{ run_started_literal() }}
+
+),
+{% endif %}
+
+priced_charges as (
+
+    select * from charges
+    where
+        unpriced_reason is null
+        {% if is_incremental() %}
+        and period in (select period from repriced_periods)
+        {% endif %}
 
 ),
 

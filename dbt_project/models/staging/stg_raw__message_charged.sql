@@ -1,7 +1,5 @@
-{#- One row per landed stream message, typed, with its duplicate status.
-    Incremental on the stream sequence: each run reads only messages landed since the last.
-    The earliest stream sequence of an event_id is the one billed; later ones are duplicates
-    (kept here, never priced; conflicting payloads listed in billing.charge_conflicts). -#}
+{#- Incremental on the stream sequence: each run reads only the messages landed since the
+    last. An event_id first landed in an earlier run keeps that landing as its billed one. -#}
 {{
     config(
         materialized='incremental',
@@ -17,11 +15,19 @@
 
 with
 
+{% if is_incremental() %}
+staged as {{ inline_cte() }} (
+
+    select * from {{ this }}
+
+),
+{% endif %}
+
 landed as (
 
     select * from {{ source('raw', 'message_charged') }}
     {% if is_incremental() %}
-    where stream_sequence > (select coalesce(max(stream_sequence), 0) from {{ this }})
+    where stream_sequence > (select coalesce(max(stream_sequence), 0) from staged)
     {% endif %}
 
 ),
@@ -41,7 +47,7 @@ first_in_earlier_runs as (
     select
         event_id,
         min(stream_sequence) as first_stream_sequence
-    from {{ this }}
+    from staged
     where
         not is_duplicate
         and event_id in (select event_id from landed)
