@@ -1,6 +1,3 @@
-{#- Partial-first-month proration (SPEC section 4): the period's active days of an account are
-    split into runs of consecutive days with the same tier and the same fee row; each run of
-    n days in a month of D days bills round_half_up(monthly_fee * n / D, 2). -#}
 with
 
 active_days as (

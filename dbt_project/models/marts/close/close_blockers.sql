@@ -1,9 +1,3 @@
-{#- One row per reason the run's period cannot be issued now, with what to do about it.
-    Empty means the issue step may run. Checked before issuing (a dbt test requires it to be
-    empty; the close attaches the rows to its report). Key: (blocker, subject).
-    - unpriced events of any month up to the period (SPEC section 4)
-    - active days of the tenants being invoiced without a tier or tier fee
-    - a voided invoice of an earlier month still awaiting its replacement -#}
 with
 
 unpriced_charges as (

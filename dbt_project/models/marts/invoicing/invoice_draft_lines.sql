@@ -1,10 +1,3 @@
-{#- One row per line of a draft invoice of the run's period: what the issue step will append
-    to billing.issued_invoice_lines. Key: (tenant_id, draft_kind, replaces_invoice_number,
-    line_number).
-    - subscription lines: one per run of active days (int_subscription_fee_runs)
-    - usage lines: one per (operator_id, direction, rule_id) of the period's events
-    - late_usage lines: one per (usage month, operator_id, direction, rule_id) of earlier months
-    Usage amounts are round_half_up(quantity * unit_price, 2). -#}
 with
 
 close_status as (

@@ -1,5 +1,4 @@
-{#- One row per line of an issued invoice, with the invoice's derived status.
-    Key: (invoice_number, line_number). A view over the append-only issued tables. -#}
+{#- A view, so a status is always derived from the voids as they are now, never stored. -#}
 {{ config(materialized='view') }}
 
 with

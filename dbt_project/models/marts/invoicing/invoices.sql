@@ -1,5 +1,4 @@
-{#- One row per issued invoice, with its status derived from the voids (never stored).
-    Key: invoice_number. A view over the append-only issued tables. -#}
+{#- A view, so a status is always derived from the voids as they are now, never stored. -#}
 {{ config(materialized='view') }}
 
 with

@@ -1,6 +1,3 @@
-{#- One row per duplicate landing of an event_id whose payload differs from the landing that
-    is billed (the earliest stream sequence). Internal: for the producers' owners and Finance.
-    Key: duplicate_stream_sequence. -#}
 with
 
 duplicate_landings as (

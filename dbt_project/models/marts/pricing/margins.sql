@@ -1,6 +1,4 @@
-{#- One row per period x tenant x operator x direction: revenue, operator cost and margin of
-    the priced events. Key: (period, tenant_id, operator_id, direction).
-    Incremental by period: a run recomputes the periods whose events it (re)priced. -#}
+{#- Incremental by period: a run recomputes the periods whose events it (re)priced. -#}
 {{
     config(
         materialized='incremental',
