@@ -21,11 +21,12 @@ billed as (
         issued_invoice_events.invoice_number,
         issued_invoice_events.line_number
     from issued_invoice_events
-    where not exists (
-        select 1
-        from invoice_voids
-        where invoice_voids.invoice_number = issued_invoice_events.invoice_number
-    )
+    where
+        not exists (
+            select 1
+            from invoice_voids
+            where invoice_voids.invoice_number = issued_invoice_events.invoice_number
+        )
 
 )
 

@@ -74,20 +74,20 @@ pricing_inputs as (
 
 ),
 
-{#- Read by incremental runs only (a first build prices every event). -#}
-billed_events as (
+-- Read by incremental runs only (a first build prices every event).
+billed_events as (  -- noqa: ST03
 
     select * from {{ ref('int_billed_events') }}
 
 ),
 
-issued_invoice_events as (
+issued_invoice_events as (  -- noqa: ST03
 
     select * from {{ ref('stg_issued__invoice_events') }}
 
 ),
 
-invoice_voids as (
+invoice_voids as (  -- noqa: ST03
 
     select * from {{ ref('stg_issued__invoice_voids') }}
 
@@ -114,7 +114,7 @@ new_events as (
 
     select events.*
     from events
-    where events.stream_sequence > (select max_stream_sequence from already_priced)
+    where events.stream_sequence > (select already_priced.max_stream_sequence from already_priced)
 
 ),
 
@@ -123,12 +123,14 @@ repriced_events as (
     select events.*
     from events
     where
-        events.stream_sequence <= (select max_stream_sequence from already_priced)
+        events.stream_sequence <= (select already_priced.max_stream_sequence from already_priced)
         {% if not reprice_open_events %}
-        and events.event_id in (select event_id from voided_events)
+        and events.event_id in (select voided_events.event_id from voided_events)
         {% endif %}
         and not exists (
-            select 1 from billed_events where billed_events.event_id = events.event_id
+            select 1
+            from billed_events
+            where billed_events.event_id = events.event_id
         )
 
 ),
@@ -214,10 +216,10 @@ classified as (
     select
         with_cost.*,
         case
-            when not has_account then 'unknown_account'
-            when account_tier is null then 'no_tier'
-            when rule_id is null then 'no_rule'
-            when cost_id is null then 'no_cost'
+            when not with_cost.has_account then 'unknown_account'
+            when with_cost.account_tier is null then 'no_tier'
+            when with_cost.rule_id is null then 'no_rule'
+            when with_cost.cost_id is null then 'no_cost'
         end as unpriced_reason
     from with_cost
 
@@ -227,8 +229,14 @@ amounts as (
 
     select
         classified.*,
-        case when unpriced_reason is null then segments * unit_price end as amount,
-        case when unpriced_reason is null then segments * unit_cost end as cost_amount
+        case
+            when classified.unpriced_reason is null
+                then classified.segments * classified.unit_price
+        end as amount,
+        case
+            when classified.unpriced_reason is null
+                then classified.segments * classified.unit_cost
+        end as cost_amount
     from classified
 
 ),
@@ -261,7 +269,7 @@ final as (
             as {{ dbt.type_numeric() }}
         ) as margin_pct,
         unpriced_reason,
-        (select checksum from pricing_inputs) as pricing_checksum,
+        (select pricing_inputs.checksum from pricing_inputs) as pricing_checksum,
         {{ run_started_literal() }} as priced_at
     from amounts
 

@@ -42,9 +42,12 @@ unbilled_charges as {{ inline_cte() }} (
 
     select priced_charges.*
     from priced_charges
-    where not exists (
-        select 1 from billed_events where billed_events.event_id = priced_charges.event_id
-    )
+    where
+        not exists (
+            select 1
+            from billed_events
+            where billed_events.event_id = priced_charges.event_id
+        )
 
 ),
 
@@ -54,7 +57,7 @@ regular_charges as (
         unbilled_charges.*,
         cast(null as {{ dbt.type_string() }}) as replaces_invoice_number
     from unbilled_charges
-    where not (select is_closed from close_status)
+    where not (select close_status.is_closed from close_status)
 
 ),
 

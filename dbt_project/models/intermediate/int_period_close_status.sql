@@ -18,12 +18,12 @@ status as (
     -- drafts built before another issue or a void (macro issue_invoices).
     select
         {{ period_label() }} as period,
-        exists (
+        exists(
             select 1
             from period_closes
             where period_closes.period = {{ period_label() }} and period_closes.kind = 'close'
         ) as is_closed,
-        (select coalesce(max(close_id), 0) from period_closes) as last_close_id,
+        (select coalesce(max(period_closes.close_id), 0) from period_closes) as last_close_id,
         (select count(*) from invoice_voids) as void_count
 
 )

@@ -11,8 +11,9 @@ islands as (
 
     select
         active_days.*,
-        day_of_period - row_number() over (
-            partition by tenant_id, account_tier, fee_id order by day
+        active_days.day_of_period - row_number() over (
+            partition by active_days.tenant_id, active_days.account_tier, active_days.fee_id
+            order by active_days.day
         ) as run_key
     from active_days
 

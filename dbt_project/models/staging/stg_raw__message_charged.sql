@@ -27,7 +27,7 @@ landed as (
 
     select * from {{ source('raw', 'message_charged') }}
     {% if is_incremental() %}
-    where stream_sequence > (select coalesce(max(stream_sequence), 0) from staged)
+    where stream_sequence > (select coalesce(max(staged.stream_sequence), 0) from staged)
     {% endif %}
 
 ),
@@ -50,31 +50,36 @@ first_in_earlier_runs as (
     from staged
     where
         not is_duplicate
-        and event_id in (select event_id from landed)
+        and event_id in (select landed.event_id from landed)
     group by event_id
 
 ),
 {% endif %}
 
+{% if is_incremental() %}
 with_first_occurrence as (
 
     select
         first_in_batch.*,
-        {% if is_incremental() %}
         coalesce(
             first_in_earlier_runs.first_stream_sequence,
             first_in_batch.batch_first_stream_sequence
         ) as first_stream_sequence
-        {% else %}
-        first_in_batch.batch_first_stream_sequence as first_stream_sequence
-        {% endif %}
     from first_in_batch
-    {% if is_incremental() %}
     left join first_in_earlier_runs
         on first_in_batch.event_id = first_in_earlier_runs.event_id
-    {% endif %}
 
 ),
+{% else %}
+with_first_occurrence as (
+
+    select
+        first_in_batch.*,
+        first_in_batch.batch_first_stream_sequence as first_stream_sequence
+    from first_in_batch
+
+),
+{% endif %}
 
 final as (
 

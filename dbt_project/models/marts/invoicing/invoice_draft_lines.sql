@@ -37,7 +37,7 @@ regular_subscriptions as (
         subscription_fee_runs.*,
         cast(null as {{ dbt.type_string() }}) as replaces_invoice_number
     from subscription_fee_runs
-    where not (select is_closed from close_status)
+    where not (select close_status.is_closed from close_status)
 
 ),
 
@@ -143,14 +143,16 @@ numbered as (
     select
         all_lines.*,
         row_number() over (
-            partition by tenant_id, replaces_invoice_number
+            partition by all_lines.tenant_id, all_lines.replaces_invoice_number
             order by
-                case line_type when 'subscription' then 1 when 'usage' then 2 else 3 end,
-                usage_period,
-                service_start,
-                operator_id,
-                direction,
-                rule_id
+                case all_lines.line_type
+                    when 'subscription' then 1 when 'usage' then 2 else 3
+                end,
+                all_lines.usage_period,
+                all_lines.service_start,
+                all_lines.operator_id,
+                all_lines.direction,
+                all_lines.rule_id
         ) as line_number
     from all_lines
 

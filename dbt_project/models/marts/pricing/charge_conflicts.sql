@@ -7,9 +7,9 @@ duplicate_landings as (
 
 ),
 
-{#- Two import CTEs over the same view, each used once: PostgreSQL inlines them and reads
-    the two landings of each duplicate by primary key. One CTE used twice is materialized
-    instead: the whole raw table (payloads included) written to disk, 58 s at 10M events. -#}
+-- Two import CTEs over the same view, each used once: PostgreSQL inlines them and reads the
+-- two landings of each duplicate by primary key. One CTE used twice is materialized instead:
+-- the whole raw table (payloads included) written to disk, 58 s at 10M events.
 billed_payloads as (
 
     select * from {{ ref('stg_raw__message_payloads') }}

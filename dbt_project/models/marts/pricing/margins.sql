@@ -28,11 +28,12 @@ repriced_periods as (
 
 priced_charges as (
 
-    select * from charges
+    select charges.*
+    from charges
     where
-        unpriced_reason is null
+        charges.unpriced_reason is null
         {% if is_incremental() %}
-        and period in (select period from repriced_periods)
+        and charges.period in (select repriced_periods.period from repriced_periods)
         {% endif %}
 
 ),
