@@ -6,11 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MONTH ?= 2026-10
 
-.PHONY: help venv demo test lint typecheck imports security unit bench clean down
+.PHONY: help venv demo test lint sqllint typecheck imports security unit bench clean down
 
 help:
 	@echo "make demo   set up, start embedded services, bill a sample month, write PDFs"
-	@echo "make test   set up and run linters, type checks, the dependency rule and the test suite"
+	@echo "make test   set up and run linters (Python, SQL), type checks, the dependency rule and the test suite"
 	@echo "make bench  run the benchmarks (minutes; see benchmarks/README.md)"
 	@echo "make down   stop the embedded services started by the demo"
 
@@ -26,6 +26,10 @@ lint: venv
 	$(BIN)/ruff check billing loader orchestration invoice_renderer expectations tests benchmarks
 	$(BIN)/ruff format --check billing loader orchestration invoice_renderer expectations tests benchmarks
 
+# The dbt project's SQL (config: dbt_project/.sqlfluff; jinja templater, no database).
+sqllint: venv
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros
+
 typecheck: venv
 	$(BIN)/mypy
 
@@ -35,7 +39,7 @@ imports: venv
 security: venv
 	$(BIN)/bandit --quiet --severity-level high --recursive billing loader orchestration invoice_renderer expectations
 
-test: lint typecheck imports security
+test: lint sqllint typecheck imports security
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 tests
 
 unit: venv

@@ -189,9 +189,9 @@ BASELINE_STEPS = (
         """
         create table bench.tier_ranges as
         select
-            tenant_id, account_tier, effective_from as valid_from,
+            tenant_id, account_tier, effective_from,
             lead(effective_from) over (partition by tenant_id order by effective_from)
-                as valid_to
+                as effective_to
         from ref.account_tiers
         """,
     ),
@@ -220,8 +220,8 @@ BASELINE_STEPS = (
         left join ref.accounts as accounts on events.tenant_id = accounts.tenant_id
         left join bench.tier_ranges as tiers
             on events.tenant_id = tiers.tenant_id
-            and events.occurred_on >= tiers.valid_from
-            and (tiers.valid_to is null or events.occurred_on < tiers.valid_to)
+            and events.occurred_on >= tiers.effective_from
+            and (tiers.effective_to is null or events.occurred_on < tiers.effective_to)
         left join catalogue.pricing_rules as rules
             on tiers.account_tier = rules.account_tier
             and events.operator_id = rules.operator_id
@@ -270,8 +270,8 @@ BASELINE_STEPS = (
             and (accounts.deactivated_on is null or days.day < accounts.deactivated_on)
         inner join bench.tier_ranges as tiers
             on accounts.tenant_id = tiers.tenant_id
-            and days.day >= tiers.valid_from
-            and (tiers.valid_to is null or days.day < tiers.valid_to)
+            and days.day >= tiers.effective_from
+            and (tiers.effective_to is null or days.day < tiers.effective_to)
         inner join catalogue.tier_fees as fees
             on tiers.account_tier = fees.account_tier
             and accounts.currency = fees.currency

@@ -6,7 +6,8 @@
     {%- if label is none -%}
         {#- Without --vars, the month that ended last (what the monthly schedule closes). -#}
         {%- set first_of_this_month = modules.datetime.datetime.utcnow().date().replace(day=1) -%}
-        {%- set label = (first_of_this_month - modules.datetime.timedelta(days=1)).strftime('%Y-%m') -%}
+        {%- set last_month = first_of_this_month - modules.datetime.timedelta(days=1) -%}
+        {%- set label = last_month.strftime('%Y-%m') -%}
     {%- endif -%}
     {%- if not modules.re.match('^[0-9]{4}-(0[1-9]|1[0-2])$', label | string) -%}
         {{ exceptions.raise_compiler_error(

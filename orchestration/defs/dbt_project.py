@@ -30,7 +30,10 @@ BILLING_DBT_PROJECT = DbtProject(
     target_path=MANIFEST_TARGET,
 )
 
-LAYER_GROUPS = ("staging", "intermediate", "marts")
+LAYER_GROUPS = ("staging", "intermediate")
+# Marts are grouped by what they are for: their folder under models/marts/ (invoicing,
+# pricing, close), "marts" for one outside any folder.
+MARTS_LAYER = "marts"
 SOURCE_GROUPS = {"raw": "raw", "ref": "reference", "issued": "issued"}
 
 
@@ -93,8 +96,9 @@ def reuse_partial_parse(target: Path, profile: Mapping[str, str], period: str) -
 
 
 class BillingDbtTranslator(DagsterDbtTranslator):
-    """Asset keys are dbt names (sources: [source, table]); groups follow the dbt layers,
-    and the Finance seeds are the catalogue group."""
+    """Asset keys are dbt names (sources: [source, table]); staging and intermediate models are
+    grouped by layer, marts by their folder (invoicing, pricing, close), and the Finance seeds
+    are the catalogue group."""
 
     def __init__(self) -> None:
         # dbt source tests stay observations: a dbt test on raw.message_charged as a check of
@@ -110,6 +114,8 @@ class BillingDbtTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props.get("fqn") or []
         if len(fqn) >= 3 and fqn[1] in LAYER_GROUPS:
             return str(fqn[1])
+        if len(fqn) >= 3 and fqn[1] == MARTS_LAYER:
+            return str(fqn[2]) if len(fqn) >= 4 else MARTS_LAYER
         return super().get_group_name(dbt_resource_props)
 
 

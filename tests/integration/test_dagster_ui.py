@@ -57,7 +57,9 @@ def test_billing_ui_serves_the_asset_graph(tmp_path: Path) -> None:
         keys = {"/".join(node["assetKey"]["path"]): node["groupName"] for node in nodes}
         assert keys["raw/message_charged"] == "raw"
         assert keys["staging/stg_raw__message_charged"] == "staging"
-        assert keys["billing/invoice_drafts"] == "marts"
+        assert keys["billing/invoice_drafts"] == "invoicing"
+        assert keys["billing/margins"] == "pricing"
+        assert keys["billing/close_blockers"] == "close"
         assert keys["catalogue/pricing_rules"] == "catalogue"
         assert keys["billing/issued_invoices"] == "invoicing"
         assert keys["billing/invoice_documents"] == "invoicing"

@@ -34,7 +34,7 @@ def test_before_the_first_close_list_says_so(database_url: str) -> None:
 def test_list_show_and_void_through_the_cli(
     database_url: str, login: LoginFactory, dbt_project: DbtProject
 ) -> None:
-    dbt_project.run("run", "--select", "invoices", "invoice_lines", period="2026-10")
+    dbt_project.run("run", "--select", "+invoices", "+invoice_lines", period="2026-10")
     first, second = sample_invoice(1, usage_lines=3, late_lines=0), sample_invoice(2)
     with psycopg.connect(database_url) as conn:
         insert_issued(conn, first)

@@ -228,7 +228,7 @@ def assert_every_table_has_forced_rls(database_url: str) -> None:
 
 
 def test_every_table_has_forced_rls_after_a_build_and_a_full_refresh(
-    database_url: str, dbt_project: DbtProject
+    database_url: str, dbt_project: DbtProject, login: LoginFactory
 ) -> None:
     with psycopg.connect(database_url) as conn:
         add_account(conn, TENANT_A)
@@ -237,6 +237,15 @@ def test_every_table_has_forced_rls_after_a_build_and_a_full_refresh(
     assert_every_table_has_forced_rls(database_url)
     dbt_project.build("2026-10", "--full-refresh")
     assert_every_table_has_forced_rls(database_url)
+    # The invoice views read the issued tables through staging views: every reader keeps its
+    # access after a rebuild (grants come from the models' grants config and default privileges).
+    readers = [login(group) for group in ("billing_renderer", "billing_finance", "billing_auditor")]
+    for url in [*readers, login("billing_tenant", tenant_id=TENANT_A)]:
+        with psycopg.connect(url) as conn:
+            for relation in ("invoices", "invoice_lines"):
+                conn.execute(
+                    sql.SQL("select count(*) from {}").format(sql.Identifier("billing", relation))
+                )
 
 
 def test_no_role_but_the_owner_can_change_issued_rows(

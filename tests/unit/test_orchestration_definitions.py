@@ -30,22 +30,37 @@ def test_the_definitions_load_and_the_close_job_resolves() -> None:
     assert graph.get(RAW_EVENTS).is_observable
 
 
-def test_dbt_nodes_are_grouped_by_layer_and_the_catalogues_are_seeds() -> None:
+def test_dbt_nodes_are_grouped_by_layer_marts_by_purpose_and_the_catalogues_are_seeds() -> None:
     graph = defs.resolve_asset_graph()
     groups: dict[str, set[str]] = {}
     for key in graph.materializable_asset_keys:
         groups.setdefault(str(graph.get(key).group_name), set()).add(key.to_user_string())
-    assert {"staging", "intermediate", "marts", "catalogue", "invoicing"} <= set(groups)
+    assert {"staging", "intermediate", "catalogue", "invoicing", "pricing", "close"} <= set(groups)
+    assert "marts" not in groups  # every mart is in a folder of models/marts/
     assert "staging/stg_raw__message_charged" in groups["staging"]
-    assert "billing/invoice_drafts" in groups["marts"]
+    assert "staging/stg_issued__invoices" in groups["staging"]
+    assert "intermediate/int_charges_priced" in groups["intermediate"]
     assert {"catalogue/pricing_rules", "catalogue/operator_costs", "catalogue/tier_fees"} <= (
         groups["catalogue"]
     )
+    # The invoice marts sit with the issue step, the documents and the events.
     assert groups["invoicing"] == {
+        "billing/invoice_drafts",
+        "billing/invoice_draft_lines",
+        "billing/invoices",
+        "billing/invoice_lines",
         "billing/issued_invoices",
         "billing/invoice_documents",
         "billing/invoice_events",
     }
+    assert groups["pricing"] == {
+        "billing/priced_charges",
+        "billing/unpriced_charges",
+        "billing/margins",
+        "billing/catalogue_coverage",
+        "billing/charge_conflicts",
+    }
+    assert groups["close"] == {"billing/close_blockers"}
 
 
 def test_checks_are_wired_and_the_gx_suites_block() -> None:

@@ -1,6 +1,3 @@
-{#- One row per tenant and day of the run's period on which the account is active
-    (activated_on <= day < deactivated_on), with the tier and the tier-fee row in force that
-    day, or the coverage gap that leaves the day without one. -#}
 with
 
 period_days as (
@@ -36,9 +33,10 @@ active_days as (
         period_days.day_of_period
     from accounts
     inner join period_days
-        on
-            period_days.day >= accounts.activated_on
-            and (accounts.deactivated_on is null or period_days.day < accounts.deactivated_on)
+        on {{ in_force(
+            'accounts', on='period_days.day',
+            from_column='activated_on', to_column='deactivated_on',
+        ) }}
 
 ),
 
@@ -51,8 +49,7 @@ with_tier as (
     left join account_tier_ranges
         on
             active_days.tenant_id = account_tier_ranges.tenant_id
-            and active_days.day >= account_tier_ranges.valid_from
-            and (account_tier_ranges.valid_to is null or active_days.day < account_tier_ranges.valid_to)
+            and {{ in_force('account_tier_ranges', on='active_days.day') }}
 
 ),
 
@@ -67,8 +64,7 @@ with_fee as (
         on
             with_tier.account_tier = tier_fees.account_tier
             and with_tier.currency = tier_fees.currency
-            and with_tier.day >= tier_fees.effective_from
-            and (tier_fees.effective_to is null or with_tier.day < tier_fees.effective_to)
+            and {{ in_force('tier_fees', on='with_tier.day') }}
 
 ),
 

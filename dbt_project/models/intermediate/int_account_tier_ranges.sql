@@ -1,5 +1,3 @@
-{#- The tier in force on a day is the row with the latest effective_from <= that day:
-    each tier row holds from its effective_from until the next row's (exclusive). -#}
 with
 
 account_tiers as (
@@ -10,13 +8,14 @@ account_tiers as (
 
 ranged as (
 
+    -- ref.account_tiers has no end date: a tier holds until the tenant's next tier starts.
     select
         tenant_id,
         account_tier,
-        effective_from as valid_from,
+        effective_from,
         lead(effective_from) over (
             partition by tenant_id order by effective_from
-        ) as valid_to
+        ) as effective_to
     from account_tiers
 
 )

@@ -1,17 +1,16 @@
-{#- Events on an issued invoice that is not void: billed, and never billed again. -#}
 {{ config(materialized='view') }}
 
 with
 
 issued_invoice_events as (
 
-    select * from {{ source('issued', 'issued_invoice_events') }}
+    select * from {{ ref('stg_issued__invoice_events') }}
 
 ),
 
 invoice_voids as (
 
-    select * from {{ source('issued', 'invoice_voids') }}
+    select * from {{ ref('stg_issued__invoice_voids') }}
 
 ),
 
@@ -22,11 +21,12 @@ billed as (
         issued_invoice_events.invoice_number,
         issued_invoice_events.line_number
     from issued_invoice_events
-    where not exists (
-        select 1
-        from invoice_voids
-        where invoice_voids.invoice_number = issued_invoice_events.invoice_number
-    )
+    where
+        not exists (
+            select 1
+            from invoice_voids
+            where invoice_voids.invoice_number = issued_invoice_events.invoice_number
+        )
 
 )
 

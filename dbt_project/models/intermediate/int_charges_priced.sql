@@ -1,7 +1,4 @@
-{#- One row per billable event (duplicates removed): its tier, pricing rule and operator cost
-    in force on its UTC date, and the exact amounts; or the reason it cannot be priced.
-
-    Incremental, so a run costs in proportion to what changed:
+{#- Incremental, so a run costs in proportion to what changed:
       - new events (landed since the last run) are always priced;
       - when the pricing inputs changed (checksum of accounts, tiers, rules, costs), every
         event not on a non-void issued invoice is repriced: the open period in full, late
@@ -27,8 +24,6 @@
         ],
     )
 }}
-
--- depends_on: {{ ref('int_billed_events') }}
 
 {%- set reprice_open_events = false -%}
 {%- if is_incremental() and execute -%}
@@ -79,13 +74,26 @@ pricing_inputs as (
 
 ),
 
-{% if is_incremental() %}
+-- Read by incremental runs only (a first build prices every event).
+billed_events as (  -- noqa: ST03
 
-billed_events as (
-
-    select event_id from {{ ref('int_billed_events') }}
+    select * from {{ ref('int_billed_events') }}
 
 ),
+
+issued_invoice_events as (  -- noqa: ST03
+
+    select * from {{ ref('stg_issued__invoice_events') }}
+
+),
+
+invoice_voids as (  -- noqa: ST03
+
+    select * from {{ ref('stg_issued__invoice_voids') }}
+
+),
+
+{% if is_incremental() %}
 
 already_priced as (
 
@@ -93,11 +101,20 @@ already_priced as (
 
 ),
 
+voided_events as (
+
+    select issued_invoice_events.event_id
+    from issued_invoice_events
+    inner join invoice_voids
+        on issued_invoice_events.invoice_number = invoice_voids.invoice_number
+
+),
+
 new_events as (
 
     select events.*
     from events
-    where events.stream_sequence > (select max_stream_sequence from already_priced)
+    where events.stream_sequence > (select already_priced.max_stream_sequence from already_priced)
 
 ),
 
@@ -106,17 +123,14 @@ repriced_events as (
     select events.*
     from events
     where
-        events.stream_sequence <= (select max_stream_sequence from already_priced)
+        events.stream_sequence <= (select already_priced.max_stream_sequence from already_priced)
         {% if not reprice_open_events %}
-        and events.event_id in (
-            select issued_invoice_events.event_id
-            from {{ source('issued', 'issued_invoice_events') }} as issued_invoice_events
-            inner join {{ source('issued', 'invoice_voids') }} as invoice_voids
-                on issued_invoice_events.invoice_number = invoice_voids.invoice_number
-        )
+        and events.event_id in (select voided_events.event_id from voided_events)
         {% endif %}
         and not exists (
-            select 1 from billed_events where billed_events.event_id = events.event_id
+            select 1
+            from billed_events
+            where billed_events.event_id = events.event_id
         )
 
 ),
@@ -160,11 +174,7 @@ with_tier as (
     left join account_tier_ranges
         on
             with_account.tenant_id = account_tier_ranges.tenant_id
-            and with_account.occurred_on >= account_tier_ranges.valid_from
-            and (
-                account_tier_ranges.valid_to is null
-                or with_account.occurred_on < account_tier_ranges.valid_to
-            )
+            and {{ in_force('account_tier_ranges', on='with_account.occurred_on') }}
 
 ),
 
@@ -181,11 +191,7 @@ with_rule as (
             and with_tier.operator_id = pricing_rules.operator_id
             and with_tier.direction = pricing_rules.direction
             and with_tier.currency = pricing_rules.currency
-            and with_tier.occurred_on >= pricing_rules.effective_from
-            and (
-                pricing_rules.effective_to is null
-                or with_tier.occurred_on < pricing_rules.effective_to
-            )
+            and {{ in_force('pricing_rules', on='with_tier.occurred_on') }}
 
 ),
 
@@ -201,11 +207,7 @@ with_cost as (
             with_rule.operator_id = operator_costs.operator_id
             and with_rule.direction = operator_costs.direction
             and with_rule.currency = operator_costs.currency
-            and with_rule.occurred_on >= operator_costs.effective_from
-            and (
-                operator_costs.effective_to is null
-                or with_rule.occurred_on < operator_costs.effective_to
-            )
+            and {{ in_force('operator_costs', on='with_rule.occurred_on') }}
 
 ),
 
@@ -214,10 +216,10 @@ classified as (
     select
         with_cost.*,
         case
-            when not has_account then 'unknown_account'
-            when account_tier is null then 'no_tier'
-            when rule_id is null then 'no_rule'
-            when cost_id is null then 'no_cost'
+            when not with_cost.has_account then 'unknown_account'
+            when with_cost.account_tier is null then 'no_tier'
+            when with_cost.rule_id is null then 'no_rule'
+            when with_cost.cost_id is null then 'no_cost'
         end as unpriced_reason
     from with_cost
 
@@ -227,8 +229,14 @@ amounts as (
 
     select
         classified.*,
-        case when unpriced_reason is null then segments * unit_price end as amount,
-        case when unpriced_reason is null then segments * unit_cost end as cost_amount
+        case
+            when classified.unpriced_reason is null
+                then classified.segments * classified.unit_price
+        end as amount,
+        case
+            when classified.unpriced_reason is null
+                then classified.segments * classified.unit_cost
+        end as cost_amount
     from classified
 
 ),
@@ -261,7 +269,7 @@ final as (
             as {{ dbt.type_numeric() }}
         ) as margin_pct,
         unpriced_reason,
-        (select checksum from pricing_inputs) as pricing_checksum,
+        (select pricing_inputs.checksum from pricing_inputs) as pricing_checksum,
         {{ run_started_literal() }} as priced_at
     from amounts
 

@@ -1,12 +1,3 @@
-{#- One row per priced event that the close of the run's period puts on an invoice, with the
-    draft it goes to (regular, or the replacement of a voided invoice) and its line key.
-
-    - Period not closed yet: every priced event of the period, and every priced event of an
-      earlier month (late usage), that is on no non-void issued invoice.
-    - Period already closed: only the events of its voided invoices that await a replacement,
-      minus those billed on another non-void invoice (SPEC section 4, re-close).
-    The issue step (macro issue_invoices) records exactly these rows in
-    billing.issued_invoice_events, so every billed event leads to one invoice line. -#}
 {#- A view: the drafts aggregate it once and the issue step reads it once more inside its
     transaction, so the event -> line map is computed from the same rule and never copied
     (10M rows written for nothing). The issue step refuses if anything it depends on changed
@@ -43,7 +34,7 @@ voids_awaiting_replacement as (
 
 issued_invoice_events as (
 
-    select * from {{ source('issued', 'issued_invoice_events') }}
+    select * from {{ ref('stg_issued__invoice_events') }}
 
 ),
 
@@ -51,9 +42,12 @@ unbilled_charges as {{ inline_cte() }} (
 
     select priced_charges.*
     from priced_charges
-    where not exists (
-        select 1 from billed_events where billed_events.event_id = priced_charges.event_id
-    )
+    where
+        not exists (
+            select 1
+            from billed_events
+            where billed_events.event_id = priced_charges.event_id
+        )
 
 ),
 
@@ -63,7 +57,7 @@ regular_charges as (
         unbilled_charges.*,
         cast(null as {{ dbt.type_string() }}) as replaces_invoice_number
     from unbilled_charges
-    where not (select is_closed from close_status)
+    where not (select close_status.is_closed from close_status)
 
 ),
 

@@ -1,6 +1,3 @@
-{#- One row: a checksum of everything per-event pricing reads (accounts' currency, tiers,
-    pricing rules, operator costs). When it changes, int_charges_priced reprices every event
-    not yet on an issued invoice. -#}
 with
 
 checksum as (

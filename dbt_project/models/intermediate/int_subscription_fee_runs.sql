@@ -1,6 +1,3 @@
-{#- Partial-first-month proration (SPEC section 4): the period's active days of an account are
-    split into runs of consecutive days with the same tier and the same fee row; each run of
-    n days in a month of D days bills round_half_up(monthly_fee * n / D, 2). -#}
 with
 
 active_days as (
@@ -14,8 +11,9 @@ islands as (
 
     select
         active_days.*,
-        day_of_period - row_number() over (
-            partition by tenant_id, account_tier, fee_id order by day
+        active_days.day_of_period - row_number() over (
+            partition by active_days.tenant_id, active_days.account_tier, active_days.fee_id
+            order by active_days.day
         ) as run_key
     from active_days
 

@@ -1,17 +1,16 @@
-{#- Voided invoices that require a replacement and have none yet (any period). -#}
 {{ config(materialized='view') }}
 
 with
 
 invoice_voids as (
 
-    select * from {{ source('issued', 'invoice_voids') }}
+    select * from {{ ref('stg_issued__invoice_voids') }}
 
 ),
 
 issued_invoices as (
 
-    select * from {{ source('issued', 'issued_invoices') }}
+    select * from {{ ref('stg_issued__invoices') }}
 
 ),
 

@@ -1,7 +1,5 @@
-{#- One row per landed stream message, typed, with its duplicate status.
-    Incremental on the stream sequence: each run reads only messages landed since the last.
-    The earliest stream sequence of an event_id is the one billed; later ones are duplicates
-    (kept here, never priced; conflicting payloads listed in billing.charge_conflicts). -#}
+{#- Incremental on the stream sequence: each run reads only the messages landed since the
+    last. An event_id first landed in an earlier run keeps that landing as its billed one. -#}
 {{
     config(
         materialized='incremental',
@@ -17,11 +15,19 @@
 
 with
 
+{% if is_incremental() %}
+staged as {{ inline_cte() }} (
+
+    select * from {{ this }}
+
+),
+{% endif %}
+
 landed as (
 
     select * from {{ source('raw', 'message_charged') }}
     {% if is_incremental() %}
-    where stream_sequence > (select coalesce(max(stream_sequence), 0) from {{ this }})
+    where stream_sequence > (select coalesce(max(staged.stream_sequence), 0) from staged)
     {% endif %}
 
 ),
@@ -41,34 +47,39 @@ first_in_earlier_runs as (
     select
         event_id,
         min(stream_sequence) as first_stream_sequence
-    from {{ this }}
+    from staged
     where
         not is_duplicate
-        and event_id in (select event_id from landed)
+        and event_id in (select landed.event_id from landed)
     group by event_id
 
 ),
 {% endif %}
 
+{% if is_incremental() %}
 with_first_occurrence as (
 
     select
         first_in_batch.*,
-        {% if is_incremental() %}
         coalesce(
             first_in_earlier_runs.first_stream_sequence,
             first_in_batch.batch_first_stream_sequence
         ) as first_stream_sequence
-        {% else %}
-        first_in_batch.batch_first_stream_sequence as first_stream_sequence
-        {% endif %}
     from first_in_batch
-    {% if is_incremental() %}
     left join first_in_earlier_runs
         on first_in_batch.event_id = first_in_earlier_runs.event_id
-    {% endif %}
 
 ),
+{% else %}
+with_first_occurrence as (
+
+    select
+        first_in_batch.*,
+        first_in_batch.batch_first_stream_sequence as first_stream_sequence
+    from first_in_batch
+
+),
+{% endif %}
 
 final as (
 

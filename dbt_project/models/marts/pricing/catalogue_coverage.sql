@@ -1,8 +1,3 @@
-{#- One row per gap in the catalogues or reference data: a combination that events or active
-    days need and nothing covers. Gaps are listed, never guessed (SPEC section 2, coverage).
-    - from events (any month): no account, no tier, no pricing rule, no operator cost
-    - from active days of the run's period: no tier, no tier fee
-    Key: (source, gap, period, account_tier, operator_id, direction, currency). -#}
 with
 
 unpriced_charges as (

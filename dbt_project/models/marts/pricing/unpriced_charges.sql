@@ -1,5 +1,4 @@
-{#- One row per billable event that could not be priced, with the reason. Any row of a
-    month up to the one being closed blocks the close. Key: event_id. -#}
+{#- A view, security_invoker: int_charges_priced's row-level security applies to the reader. -#}
 {{ config(materialized='view') }}
 
 with

@@ -1,18 +1,17 @@
-{#- One row per issued invoice, with its status derived from the voids (never stored).
-    Key: invoice_number. A view over the append-only issued tables. -#}
+{#- A view, so a status is always derived from the voids as they are now, never stored. -#}
 {{ config(materialized='view') }}
 
 with
 
 issued_invoices as (
 
-    select * from {{ source('issued', 'issued_invoices') }}
+    select * from {{ ref('stg_issued__invoices') }}
 
 ),
 
 invoice_voids as (
 
-    select * from {{ source('issued', 'invoice_voids') }}
+    select * from {{ ref('stg_issued__invoice_voids') }}
 
 ),
 

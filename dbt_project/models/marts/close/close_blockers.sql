@@ -1,9 +1,3 @@
-{#- One row per reason the run's period cannot be issued now, with what to do about it.
-    Empty means the issue step may run. Checked before issuing (a dbt test requires it to be
-    empty; the close attaches the rows to its report). Key: (blocker, subject).
-    - unpriced events of any month up to the period (SPEC section 4)
-    - active days of the tenants being invoiced without a tier or tier fee
-    - a voided invoice of an earlier month still awaiting its replacement -#}
 with
 
 unpriced_charges as (
@@ -37,11 +31,11 @@ tenants_in_scope as (
     select distinct active_days.tenant_id
     from active_days
     where
-        not (select is_closed from close_status)
+        not (select close_status.is_closed from close_status)
         or active_days.tenant_id in (
-            select tenant_id
+            select voids_awaiting_replacement.tenant_id
             from voids_awaiting_replacement
-            where period = {{ period_label() }}
+            where voids_awaiting_replacement.period = {{ period_label() }}
         )
 
 ),
@@ -70,21 +64,26 @@ unpriced_blockers as (
 coverage_blockers as (
 
     select
-        case coverage_gap when 'no_tier' then 'tier_coverage' else 'fee_coverage' end
-            as blocker,
+        case active_days.coverage_gap
+            when 'no_tier' then 'tier_coverage' else 'fee_coverage'
+        end as blocker,
         {{ dbt.concat([
             "cast(active_days.tenant_id as " ~ dbt.type_string() ~ ")", "' '",
             "coalesce(active_days.account_tier, '-')", "'/'", "active_days.currency",
         ]) }} as subject,
         count(*) as item_count,
-        case coverage_gap
+        case active_days.coverage_gap
             when 'no_tier' then 'import a tier in force on those days (billing tiers import)'
             else 'add a tier fee to catalogue tier_fees.csv'
         end as remedy
     from active_days
     inner join tenants_in_scope
         on active_days.tenant_id = tenants_in_scope.tenant_id
-    group by coverage_gap, active_days.tenant_id, active_days.account_tier, active_days.currency
+    group by
+        active_days.coverage_gap,
+        active_days.tenant_id,
+        active_days.account_tier,
+        active_days.currency
 
 ),
 

@@ -1,10 +1,3 @@
-{#- One row per line of a draft invoice of the run's period: what the issue step will append
-    to billing.issued_invoice_lines. Key: (tenant_id, draft_kind, replaces_invoice_number,
-    line_number).
-    - subscription lines: one per run of active days (int_subscription_fee_runs)
-    - usage lines: one per (operator_id, direction, rule_id) of the period's events
-    - late_usage lines: one per (usage month, operator_id, direction, rule_id) of earlier months
-    Usage amounts are round_half_up(quantity * unit_price, 2). -#}
 with
 
 close_status as (
@@ -44,7 +37,7 @@ regular_subscriptions as (
         subscription_fee_runs.*,
         cast(null as {{ dbt.type_string() }}) as replaces_invoice_number
     from subscription_fee_runs
-    where not (select is_closed from close_status)
+    where not (select close_status.is_closed from close_status)
 
 ),
 
@@ -150,14 +143,16 @@ numbered as (
     select
         all_lines.*,
         row_number() over (
-            partition by tenant_id, replaces_invoice_number
+            partition by all_lines.tenant_id, all_lines.replaces_invoice_number
             order by
-                case line_type when 'subscription' then 1 when 'usage' then 2 else 3 end,
-                usage_period,
-                service_start,
-                operator_id,
-                direction,
-                rule_id
+                case all_lines.line_type
+                    when 'subscription' then 1 when 'usage' then 2 else 3
+                end,
+                all_lines.usage_period,
+                all_lines.service_start,
+                all_lines.operator_id,
+                all_lines.direction,
+                all_lines.rule_id
         ) as line_number
     from all_lines
 

@@ -1,6 +1,4 @@
-{#- One row per period x tenant x operator x direction: revenue, operator cost and margin of
-    the priced events. Key: (period, tenant_id, operator_id, direction).
-    Incremental by period: a run recomputes the periods whose events it (re)priced. -#}
+{#- Incremental by period: a run recomputes the periods whose events it (re)priced. -#}
 {{
     config(
         materialized='incremental',
@@ -12,17 +10,31 @@
 
 with
 
-priced_charges as (
+charges as {{ inline_cte() }} (
 
     select * from {{ ref('int_charges_priced') }}
-    where unpriced_reason is null
-    {% if is_incremental() %}
-    and period in (
-        select distinct period
-        from {{ ref('int_charges_priced') }}
-        where priced_at = {{ run_started_literal() }}
-    )
-    {% endif %}
+
+),
+
+{% if is_incremental() %}
+repriced_periods as (
+
+    select distinct period
+    from charges
+    where priced_at = {{ run_started_literal() }}
+
+),
+{% endif %}
+
+priced_charges as (
+
+    select charges.*
+    from charges
+    where
+        charges.unpriced_reason is null
+        {% if is_incremental() %}
+        and charges.period in (select repriced_periods.period from repriced_periods)
+        {% endif %}
 
 ),
 

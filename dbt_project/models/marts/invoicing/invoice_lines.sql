@@ -1,18 +1,17 @@
-{#- One row per line of an issued invoice, with the invoice's derived status.
-    Key: (invoice_number, line_number). A view over the append-only issued tables. -#}
+{#- A view, so a status is always derived from the voids as they are now, never stored. -#}
 {{ config(materialized='view') }}
 
 with
 
 issued_invoice_lines as (
 
-    select * from {{ source('issued', 'issued_invoice_lines') }}
+    select * from {{ ref('stg_issued__invoice_lines') }}
 
 ),
 
 invoice_voids as (
 
-    select * from {{ source('issued', 'invoice_voids') }}
+    select * from {{ ref('stg_issued__invoice_voids') }}
 
 ),
 

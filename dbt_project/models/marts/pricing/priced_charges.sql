@@ -1,5 +1,4 @@
-{#- One row per billable event that could be priced. Key: event_id. A view over
-    int_charges_priced (security_invoker: its row-level security applies to the reader). -#}
+{#- A view, security_invoker: int_charges_priced's row-level security applies to the reader. -#}
 {{ config(materialized='view') }}
 
 with

@@ -1,8 +1,3 @@
-{#- One row per invoice the issue step will issue for the run's period: a tenant's regular
-    invoice (period not closed yet) or the replacement of a voided invoice, with the number it
-    will take: INV-YYYYMM-NNNNNN, gapless within the period, in tenant_id order after the
-    period's highest issued number (a replacement takes the next free number).
-    Key: invoice_number. -#}
 with
 
 draft_lines as (
@@ -13,7 +8,7 @@ draft_lines as (
 
 issued_invoices as (
 
-    select * from {{ source('issued', 'issued_invoices') }}
+    select * from {{ ref('stg_issued__invoices') }}
 
 ),
 

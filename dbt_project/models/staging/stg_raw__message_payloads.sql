@@ -1,0 +1,9 @@
+-- No CTEs here: PostgreSQL pulls a plain view up into the query that reads it, so joins into
+-- it use the table's indexes; a view with a WITH clause is planned apart (charge_conflicts then
+-- read the whole raw table twice instead of two index lookups per duplicate).
+select
+    stream_sequence,
+    event_id,
+    payload,
+    landed_at
+from {{ source('raw', 'message_charged') }}
