@@ -15,10 +15,11 @@ from typing import Any
 import dagster as dg
 
 from billing.settings import Settings
-from orchestration.defs.close import INVOICE_DOCUMENTS, INVOICE_EVENTS, ISSUED_INVOICES
-from orchestration.defs.dbt_assets import CLOSE_BLOCKERS
+from orchestration.defs.close.assets import ISSUED_INVOICES
+from orchestration.defs.close.schedules import CLOSE_JOB_NAME, CLOSE_TAG
+from orchestration.defs.dbt.assets import CLOSE_BLOCKERS
+from orchestration.defs.documents.assets import INVOICE_DOCUMENTS, INVOICE_EVENTS
 from orchestration.defs.partitions import partition_key_of
-from orchestration.defs.schedules import CLOSE_JOB_NAME, CLOSE_TAG
 
 # The instance's settings: closes queue one at a time when launched from the UI or the
 # schedule (the run coordinator reads this); `billing close` also takes the close lock.

@@ -21,8 +21,8 @@ import pytest
 from billing.locks import LOCK_SQL, Lock
 from orchestration.closing import CloseOutcome, read_outcome
 from orchestration.definitions import build_definitions
+from orchestration.defs.close.schedules import CLOSE_JOB_NAME
 from orchestration.defs.resources import BillingResource
-from orchestration.defs.schedules import CLOSE_JOB_NAME
 from tests.support.billing_data import Event, add_account, at, land_events
 
 PERIOD = "2026-10"

@@ -9,10 +9,11 @@ import pytest
 
 from billing.periods import InvalidPeriodError
 from orchestration.definitions import defs
-from orchestration.defs.close import INVOICE_DOCUMENTS, INVOICE_EVENTS, ISSUED_INVOICES
+from orchestration.defs.close.assets import ISSUED_INVOICES
+from orchestration.defs.close.schedules import CLOSE_JOB_NAME, monthly_close_schedule
+from orchestration.defs.documents.assets import INVOICE_DOCUMENTS, INVOICE_EVENTS
 from orchestration.defs.partitions import PeriodNotClosableError, partition_key_of
-from orchestration.defs.schedules import CLOSE_JOB_NAME, monthly_close_schedule
-from orchestration.defs.sources import RAW_EVENTS
+from orchestration.defs.raw.assets import RAW_EVENTS
 
 INVOICE_DRAFTS = dg.AssetKey(["billing", "invoice_drafts"])
 

@@ -1,4 +1,4 @@
-"""The dbt project as Dagster sees it: its manifest, kept fresh, and how nodes become assets."""
+"""The dbt project as Dagster sees it: its manifest, kept fresh, and a folder per invocation."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+from dagster_dbt import DbtProject
 
 from billing.transform import DBT_PROJECT_DIR, run_dbt
 
@@ -29,9 +27,6 @@ BILLING_DBT_PROJECT = DbtProject(
     profiles_dir=DBT_PROJECT_DIR,
     target_path=MANIFEST_TARGET,
 )
-
-LAYER_GROUPS = ("staging", "intermediate", "marts")
-SOURCE_GROUPS = {"raw": "raw", "ref": "reference", "issued": "issued"}
 
 
 def _newest_project_change() -> float:
@@ -90,48 +85,3 @@ def reuse_partial_parse(target: Path, profile: Mapping[str, str], period: str) -
     if candidates:
         newest = max(candidates, key=lambda path: path.stat().st_mtime)
         shutil.copy(newest, target / PARTIAL_PARSE)
-
-
-class BillingDbtTranslator(DagsterDbtTranslator):
-    """Asset keys are dbt names (sources: [source, table]); groups follow the dbt layers,
-    and the Finance seeds are the catalogue group."""
-
-    def __init__(self) -> None:
-        # dbt source tests stay observations: a dbt test on raw.message_charged as a check of
-        # the dbt step would exempt that step from the blocking GX checks on the raw table.
-        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
-
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        resource_type = dbt_resource_props.get("resource_type")
-        if resource_type == "seed":
-            return "catalogue"
-        if resource_type == "source":
-            return SOURCE_GROUPS.get(str(dbt_resource_props.get("source_name")), "sources")
-        fqn = dbt_resource_props.get("fqn") or []
-        if len(fqn) >= 3 and fqn[1] in LAYER_GROUPS:
-            return str(fqn[1])
-        return super().get_group_name(dbt_resource_props)
-
-
-TRANSLATOR = BillingDbtTranslator()
-
-
-def source_specs(manifest_path: Path, exclude: set[dg.AssetKey]) -> list[dg.AssetSpec]:
-    """External assets for the dbt sources (reference data, issued tables), with their
-    descriptions, so the lineage shows what the models read; `exclude` are defined elsewhere."""
-    manifest = json.loads(manifest_path.read_text())
-    specs = []
-    for source in manifest.get("sources", {}).values():
-        key = TRANSLATOR.get_asset_key(source)
-        if key in exclude:
-            continue
-        specs.append(
-            dg.AssetSpec(
-                key=key,
-                description=(source.get("description") or "").strip() or None,
-                group_name=TRANSLATOR.get_group_name(source),
-                kinds={"postgres"},
-                metadata={"relation": f"{source['schema']}.{source['name']}"},
-            )
-        )
-    return sorted(specs, key=lambda spec: spec.key.to_user_string())

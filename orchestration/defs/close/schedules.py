@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs.checks import ASSET_CHECKS
-from orchestration.defs.close import CLOSE_ASSETS
-from orchestration.defs.dbt_assets import billing_dbt
+from orchestration.defs.close.assets import ISSUED_INVOICES
+from orchestration.defs.dbt.assets import billing_dbt
+from orchestration.defs.documents.assets import INVOICE_DOCUMENTS, INVOICE_EVENTS
 from orchestration.defs.partitions import MONTHLY
-from orchestration.defs.sources import RAW_EVENTS
+from orchestration.defs.raw.assets import RAW_EVENTS
 
 CLOSE_JOB_NAME = "monthly_close"
 CLOSE_TAG = "billing/close"
+CLOSE_STEPS = (ISSUED_INVOICES, INVOICE_DOCUMENTS, INVOICE_EVENTS)
 
 monthly_close = dg.define_asset_job(
     name=CLOSE_JOB_NAME,
+    # Everything from the raw observation to the events, with every check of those assets
+    # (dbt tests and GX suites alike).
     selection=(
-        dg.AssetSelection.assets(RAW_EVENTS)
-        | dg.AssetSelection.assets(billing_dbt)
-        | dg.AssetSelection.assets(*CLOSE_ASSETS)
-        | dg.AssetSelection.checks(*ASSET_CHECKS)
+        dg.AssetSelection.assets(RAW_EVENTS, billing_dbt, *CLOSE_STEPS)
+        | dg.AssetSelection.checks_for_assets(RAW_EVENTS, billing_dbt, *CLOSE_STEPS)
     ),
     partitions_def=MONTHLY,
     # One process for the whole run: the close lock (a session advisory lock) is taken once

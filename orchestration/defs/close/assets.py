@@ -1,10 +1,8 @@
-"""Step (c) of the close and what follows it: issue, documents, events.
+"""Step (c) of the close: the issue step.
 
-- issued_invoices: runs the dbt macro issue_invoices (one transaction: numbers the drafts and
-  appends them to the issued tables, refusing stale drafts and any blocker). It runs only
-  once the dbt build and every blocking check on the drafts passed.
-- invoice_documents: renders, stores and records the PDFs of the month (invoice_renderer).
-- invoice_events: publishes their billing.invoice.generated.v1 events from the outbox.
+issued_invoices runs the dbt macro issue_invoices (one transaction: numbers the drafts and
+appends them to the issued tables, refusing stale drafts and any blocker). It runs only once
+the dbt build and every blocking check on the drafts passed.
 """
 
 from decimal import Decimal
@@ -16,14 +14,14 @@ from dagster_dbt import DbtCliResource
 from billing import db
 from billing.roles import Role
 from billing.transform import period_vars
-from orchestration.defs.dbt_project import BILLING_DBT_PROJECT, invocation_target
+from orchestration.defs.close.resources import CloseLock
+from orchestration.defs.dbt.project import BILLING_DBT_PROJECT, invocation_target
+from orchestration.defs.dbt.resources import dbt_profile
 from orchestration.defs.partitions import MONTHLY, ONE_MONTH_PER_RUN, period_of
-from orchestration.defs.resources import BillingResource, CloseLock, dbt_profile
+from orchestration.defs.resources import BillingResource
 
 # Keys are [schema, name], as dagster-dbt names the models (billing/invoice_drafts, ...).
 ISSUED_INVOICES = dg.AssetKey(["billing", "issued_invoices"])
-INVOICE_DOCUMENTS = dg.AssetKey(["billing", "invoice_documents"])
-INVOICE_EVENTS = dg.AssetKey(["billing", "invoice_events"])
 
 
 def _issued(billing: BillingResource, period: str) -> dict[str, tuple[str, Decimal]]:
@@ -125,77 +123,3 @@ def issued_invoices(
     if not new:
         context.log.info(f"{period}: nothing new to issue ({len(after)} invoice(s) already)")
     return dg.MaterializeResult(metadata=metadata)
-
-
-@dg.asset(
-    key=INVOICE_DOCUMENTS,
-    deps=[ISSUED_INVOICES],
-    partitions_def=MONTHLY,
-    backfill_policy=ONE_MONTH_PER_RUN,
-    group_name="invoicing",
-    kinds={"python", "pdf"},
-    description=(
-        "One PDF per issued invoice of the month (and a void notice per voided one), stored "
-        "once under invoices/YYYY/MM/ (file:// or s3:// with SSE-KMS) and recorded in "
-        "billing.invoice_documents with its sha256; each invoice's event goes to the outbox."
-    ),
-)
-def invoice_documents(
-    context: dg.AssetExecutionContext, billing: BillingResource
-) -> dg.MaterializeResult[None]:
-    """Render, store and record the month's pending documents (invoice_renderer)."""
-    from invoice_renderer import default_workers, render_pending
-
-    period = period_of(context.partition_key)
-    settings = billing.settings()
-    workers = billing.render_workers or default_workers()
-    report = render_pending(settings, billing.endpoints().database_url, period, workers)
-    metadata = {
-        "documents_recorded": dg.MetadataValue.int(report.recorded),
-        "stored": dg.MetadataValue.int(report.stored),
-        "already_stored": dg.MetadataValue.int(report.already_stored),
-        "events_queued": dg.MetadataValue.int(report.events),
-        "failures": dg.MetadataValue.int(len(report.failures)),
-        "documents_per_second": dg.MetadataValue.float(round(report.per_second, 1)),
-        "documents_uri": dg.MetadataValue.text(settings.documents_uri),
-    }
-    if report.failures:
-        raise dg.Failure(
-            description=(
-                f"{len(report.failures)} document(s) of {period} not rendered (the others are "
-                "kept): " + "; ".join(f"{f.document}: {f.reason}" for f in report.failures[:5])
-            ),
-            metadata=metadata,
-        )
-    return dg.MaterializeResult(metadata=metadata)
-
-
-@dg.asset(
-    key=INVOICE_EVENTS,
-    deps=[INVOICE_DOCUMENTS],
-    partitions_def=MONTHLY,
-    backfill_policy=ONE_MONTH_PER_RUN,
-    group_name="invoicing",
-    kinds={"nats"},
-    description=(
-        "billing.invoice.generated.v1 events of the stored invoices, sent from the outbox to "
-        "stream BILLING_INVOICES exactly once per invoice (Nats-Msg-Id = invoice number)."
-    ),
-)
-def invoice_events(billing: BillingResource) -> dg.MaterializeResult[None]:
-    """Publish the outbox's pending events."""
-    from invoice_renderer import publish_pending
-
-    endpoints = billing.endpoints()
-    report = publish_pending(billing.settings(), endpoints.database_url, endpoints.nats_url)
-    return dg.MaterializeResult(
-        metadata={
-            "published": dg.MetadataValue.int(report.published),
-            "duplicates": dg.MetadataValue.int(report.duplicates),
-            "found_in_stream": dg.MetadataValue.int(report.found_in_stream),
-            "marked_published": dg.MetadataValue.int(report.marked),
-        }
-    )
-
-
-CLOSE_ASSETS = [issued_invoices, invoice_documents, invoice_events]

@@ -6,72 +6,31 @@ step, so nothing downstream (the issue step) runs; the close_blockers test carri
 of blockers, with their remedies, as metadata.
 """
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import psycopg
 from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
 
-from billing import db
 from billing.roles import Role
 from billing.transform import period_vars
-from orchestration.defs.dbt_project import (
+from orchestration.defs.close.resources import CloseLock
+from orchestration.defs.dbt.blockers import with_blockers
+from orchestration.defs.dbt.project import (
     BILLING_DBT_PROJECT,
-    TRANSLATOR,
     invocation_target,
     prepare_manifest,
     reuse_partial_parse,
 )
+from orchestration.defs.dbt.resources import dbt_profile, dbt_profile_variables
+from orchestration.defs.dbt.translator import TRANSLATOR
 from orchestration.defs.partitions import MONTHLY, ONE_MONTH_PER_RUN, period_of
-from orchestration.defs.resources import (
-    BillingResource,
-    CloseLock,
-    dbt_profile,
-    dbt_profile_variables,
-)
+from orchestration.defs.resources import BillingResource
 
 CLOSE_BLOCKERS = dg.AssetKey(["billing", "close_blockers"])
 BUILD_ARGUMENTS = ("build", "--exclude-resource-type", "unit_test")
-
-_BLOCKER_SCHEMA = dg.TableSchema(
-    columns=[
-        dg.TableColumn("blocker", "string"),
-        dg.TableColumn("subject", "string"),
-        dg.TableColumn("item_count", "int"),
-        dg.TableColumn("remedy", "string"),
-    ]
-)
-
-
-def read_blockers(billing: BillingResource) -> list[dict[str, Any]]:
-    """The rows of billing.close_blockers (built for the run's period)."""
-    url, role = billing.role_url(Role.TRANSFORMER)
-    with db.connect(url, role=role) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        return cur.execute(
-            "select blocker, subject, item_count, remedy from billing.close_blockers"
-            " order by blocker, subject"
-        ).fetchall()
-
-
-def _with_blockers(result: dg.AssetCheckResult, billing: BillingResource) -> dg.AssetCheckResult:
-    blockers = read_blockers(billing)
-    remedies = "\n".join(
-        f"- **{row['blocker']}** {row['subject']} ({row['item_count']}): {row['remedy']}"
-        for row in blockers
-    )
-    metadata = {
-        **result.metadata,
-        "blocker_count": dg.MetadataValue.int(len(blockers)),
-        "blockers": dg.MetadataValue.table(
-            records=[dg.TableRecord(row) for row in blockers], schema=_BLOCKER_SCHEMA
-        ),
-        "remedies": dg.MetadataValue.md(remedies or "(none listed)"),
-    }
-    return result._replace(
-        metadata=metadata,
-        description=f"{len(blockers)} close blocker(s): the month cannot be issued yet",
-    )
 
 
 def _failures(invocation: DbtCliInvocation) -> list[str]:
@@ -119,7 +78,7 @@ def billing_dbt(
                 and event.asset_key == CLOSE_BLOCKERS
                 and not event.passed
             ):
-                event = _with_blockers(event, billing)
+                event = with_blockers(event, billing)
             yield event
     if not invocation.is_successful():
         failures = _failures(invocation)
@@ -130,3 +89,24 @@ def billing_dbt(
             ),
             metadata={"failed_nodes": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
         )
+
+
+def source_specs(manifest_path: Path, exclude: set[dg.AssetKey]) -> list[dg.AssetSpec]:
+    """External assets for the dbt sources (reference data, issued tables), with their
+    descriptions, so the lineage shows what the models read; `exclude` are defined elsewhere."""
+    manifest = json.loads(manifest_path.read_text())
+    specs = []
+    for source in manifest.get("sources", {}).values():
+        key = TRANSLATOR.get_asset_key(source)
+        if key in exclude:
+            continue
+        specs.append(
+            dg.AssetSpec(
+                key=key,
+                description=(source.get("description") or "").strip() or None,
+                group_name=TRANSLATOR.get_group_name(source),
+                kinds={"postgres"},
+                metadata={"relation": f"{source['schema']}.{source['name']}"},
+            )
+        )
+    return sorted(specs, key=lambda spec: spec.key.to_user_string())
