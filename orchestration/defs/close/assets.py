@@ -9,19 +9,21 @@ from decimal import Decimal
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, get_asset_key_for_model
 
 from billing import db
 from billing.roles import Role
 from billing.transform import period_vars
 from orchestration.defs.close.resources import CloseLock
-from orchestration.defs.dbt.project import BILLING_DBT_PROJECT, invocation_target
+from orchestration.defs.dbt.project import billing_dbt_project, invocation_target
 from orchestration.defs.dbt.resources import dbt_profile
 from orchestration.defs.partitions import MONTHLY, ONE_MONTH_PER_RUN, period_of
 from orchestration.defs.resources import BillingResource
 
-# Keys are [schema, name], as dagster-dbt names the models (billing/invoice_drafts, ...).
+# [schema, name], as dagster-dbt names the models (billing/invoice_drafts, ...).
 ISSUED_INVOICES = dg.AssetKey(["billing", "issued_invoices"])
+# The dbt models the issue macro reads (macros/issue/issue_invoices.sql): its upstream.
+ISSUE_READS = ("invoice_drafts", "invoice_draft_lines", "int_invoiceable_charges", "close_blockers")
 
 
 def _issued(billing: BillingResource, period: str) -> dict[str, tuple[str, Decimal]]:
@@ -57,69 +59,69 @@ def _totals_markdown(issued: dict[str, tuple[str, Decimal]]) -> str:
     return "\n".join(rows)
 
 
-@dg.asset(
-    key=ISSUED_INVOICES,
-    deps=[
-        dg.AssetKey(["billing", "invoice_drafts"]),
-        dg.AssetKey(["billing", "invoice_draft_lines"]),
-        dg.AssetKey(["intermediate", "int_invoiceable_charges"]),
-        dg.AssetKey(["billing", "close_blockers"]),
-    ],
-    partitions_def=MONTHLY,
-    backfill_policy=ONE_MONTH_PER_RUN,
-    group_name="invoicing",
-    kinds={"dbt", "postgres"},
-    description=(
-        "The issue step (SPEC section 4, step c): the month's drafts numbered "
-        "INV-YYYYMM-NNNNNN and appended to billing.issued_invoices, issued_invoice_lines and "
-        "issued_invoice_events in one transaction (dbt macro issue_invoices). Issued rows are "
-        "never rebuilt: closing a closed month again issues nothing new (only replacements "
-        "of voided invoices)."
-    ),
-)
-def issued_invoices(
-    context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
-    billing: BillingResource,
-    close_lock: CloseLock,  # held for the whole run: closes never interleave
-) -> dg.MaterializeResult[None]:
-    """Issue the partition's drafts in one transaction."""
-    period = period_of(context.partition_key)
-    before = _issued(billing, period)
-    url, _ = billing.role_url(Role.TRANSFORMER)
-    with dbt_profile(url):
-        invocation = dbt.cli(
-            ["run-operation", "issue_invoices", *period_vars(period)],
-            manifest=BILLING_DBT_PROJECT.manifest_path,
-            raise_on_error=False,
-            # The build's folder: its partial parse (same vars) spares a full parse.
-            target_path=invocation_target(f"close-{period}-{context.run.run_id[:8]}"),
-        )
-        messages = [
-            str(event.raw_event["info"].get("msg", ""))
-            for event in invocation.stream_raw_events()
-            if event.raw_event["info"].get("level") in ("warn", "error")
-        ]
-    if not invocation.is_successful():
-        raise dg.Failure(
-            description=f"the issue of {period} was refused or failed, nothing issued: "
-            + " ".join(message.strip() for message in messages[-3:]),
-        )
-    after = _issued(billing, period)
-    new = {number: value for number, value in after.items() if number not in before}
-    close = _last_close(billing, period)
-    numbers = sorted(new)
-    metadata: dict[str, Any] = {
-        "period": dg.MetadataValue.text(period),
-        "invoices_issued": dg.MetadataValue.int(len(new)),
-        "invoices_of_period": dg.MetadataValue.int(len(after)),
-        "numbers": dg.MetadataValue.text(f"{numbers[0]} .. {numbers[-1]}" if numbers else "-"),
-        "totals": dg.MetadataValue.md(_totals_markdown(new)),
-    }
-    if close is not None:
-        metadata["close_kind"] = dg.MetadataValue.text(str(close[1]))
-        metadata["closed_at"] = dg.MetadataValue.text(str(close[2]))
-        metadata["events_billed"] = dg.MetadataValue.int(int(close[4]) if new else 0)
-    if not new:
-        context.log.info(f"{period}: nothing new to issue ({len(after)} invoice(s) already)")
-    return dg.MaterializeResult(metadata=metadata)
+def issued_invoices_asset(dbt_assets: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    """The issue step, downstream of the models of `dbt_assets` that the issue macro reads."""
+
+    @dg.asset(
+        key=ISSUED_INVOICES,
+        deps=[get_asset_key_for_model([dbt_assets], model) for model in ISSUE_READS],
+        partitions_def=MONTHLY,
+        backfill_policy=ONE_MONTH_PER_RUN,
+        group_name="invoicing",
+        kinds={"dbt", "postgres"},
+        description=(
+            "The issue step (SPEC section 4, step c): the month's drafts numbered "
+            "INV-YYYYMM-NNNNNN and appended to billing.issued_invoices, issued_invoice_lines and "
+            "issued_invoice_events in one transaction (dbt macro issue_invoices). Issued rows are "
+            "never rebuilt: closing a closed month again issues nothing new (only replacements "
+            "of voided invoices)."
+        ),
+    )
+    def issued_invoices(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        billing: BillingResource,
+        close_lock: CloseLock,  # held for the whole run: closes never interleave
+    ) -> dg.MaterializeResult[None]:
+        """Issue the partition's drafts in one transaction."""
+        period = period_of(context.partition_key)
+        before = _issued(billing, period)
+        url, _ = billing.role_url(Role.TRANSFORMER)
+        with dbt_profile(url):
+            invocation = dbt.cli(
+                ["run-operation", "issue_invoices", *period_vars(period)],
+                manifest=billing_dbt_project().manifest_path,
+                raise_on_error=False,
+                # The build's folder: its partial parse (same vars) spares a full parse.
+                target_path=invocation_target(f"close-{period}-{context.run.run_id[:8]}"),
+            )
+            messages = [
+                str(event.raw_event["info"].get("msg", ""))
+                for event in invocation.stream_raw_events()
+                if event.raw_event["info"].get("level") in ("warn", "error")
+            ]
+        if not invocation.is_successful():
+            raise dg.Failure(
+                description=f"the issue of {period} was refused or failed, nothing issued: "
+                + " ".join(message.strip() for message in messages[-3:]),
+            )
+        after = _issued(billing, period)
+        new = {number: value for number, value in after.items() if number not in before}
+        close = _last_close(billing, period)
+        numbers = sorted(new)
+        metadata: dict[str, Any] = {
+            "period": dg.MetadataValue.text(period),
+            "invoices_issued": dg.MetadataValue.int(len(new)),
+            "invoices_of_period": dg.MetadataValue.int(len(after)),
+            "numbers": dg.MetadataValue.text(f"{numbers[0]} .. {numbers[-1]}" if numbers else "-"),
+            "totals": dg.MetadataValue.md(_totals_markdown(new)),
+        }
+        if close is not None:
+            metadata["close_kind"] = dg.MetadataValue.text(str(close[1]))
+            metadata["closed_at"] = dg.MetadataValue.text(str(close[2]))
+            metadata["events_billed"] = dg.MetadataValue.int(int(close[4]) if new else 0)
+        if not new:
+            context.log.info(f"{period}: nothing new to issue ({len(after)} invoice(s) already)")
+        return dg.MaterializeResult(metadata=metadata)
+
+    return issued_invoices

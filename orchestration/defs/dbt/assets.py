@@ -6,20 +6,20 @@ step, so nothing downstream (the issue step) runs; the close_blockers test carri
 of blockers, with their remedies, as metadata.
 """
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
+from functools import cache
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from billing.roles import Role
 from billing.transform import period_vars
 from orchestration.defs.close.resources import CloseLock
 from orchestration.defs.dbt.blockers import with_blockers
 from orchestration.defs.dbt.project import (
-    BILLING_DBT_PROJECT,
+    PreparedManifest,
+    billing_dbt_project,
     invocation_target,
     prepare_manifest,
     reuse_partial_parse,
@@ -29,7 +29,7 @@ from orchestration.defs.dbt.translator import TRANSLATOR
 from orchestration.defs.partitions import MONTHLY, ONE_MONTH_PER_RUN, period_of
 from orchestration.defs.resources import BillingResource
 
-CLOSE_BLOCKERS = dg.AssetKey(["billing", "close_blockers"])
+CLOSE_BLOCKERS_MODEL = "close_blockers"
 BUILD_ARGUMENTS = ("build", "--exclude-resource-type", "unit_test")
 
 
@@ -46,22 +46,40 @@ def _failures(invocation: DbtCliInvocation) -> list[str]:
     ]
 
 
-@dbt_assets(
-    manifest=prepare_manifest(),
-    project=BILLING_DBT_PROJECT,
-    dagster_dbt_translator=TRANSLATOR,
-    partitions_def=MONTHLY,
-    backfill_policy=ONE_MONTH_PER_RUN,
-    name="billing_dbt",
-)
-def billing_dbt(
-    context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
-    billing: BillingResource,
-    close_lock: CloseLock,  # held for the whole run: closes never interleave
+def billing_dbt_assets() -> dg.AssetsDefinition:
+    """The dbt assets of the project as it is now: its manifest prepared (parsed only if the
+    project changed, project.py), the assets built once per manifest and process."""
+    return _billing_dbt(prepare_manifest())
+
+
+@cache
+def _billing_dbt(manifest: PreparedManifest) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=manifest.content,
+        project=billing_dbt_project(),
+        dagster_dbt_translator=TRANSLATOR,
+        partitions_def=MONTHLY,
+        backfill_policy=ONE_MONTH_PER_RUN,
+        name="billing_dbt",
+    )
+    def billing_dbt(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        billing: BillingResource,
+        close_lock: CloseLock,  # held for the whole run: closes never interleave
+    ) -> Iterator[Any]:
+        """Seeds, models and data tests of the project for the partition's month."""
+        yield from build_month(context, dbt, billing)
+
+    return billing_dbt
+
+
+def build_month(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingResource
 ) -> Iterator[Any]:
-    """Seeds, models and data tests of the project for the partition's month."""
+    """`dbt build` of the partition's month, streamed; the close_blockers test with its list."""
     period = period_of(context.partition_key)
+    close_blockers = get_asset_key_for_model([context.assets_def], CLOSE_BLOCKERS_MODEL)
     url, _ = billing.role_url(Role.TRANSFORMER)
     target = invocation_target(f"close-{period}-{context.run.run_id[:8]}")
     reuse_partial_parse(target, dbt_profile_variables(url), period)
@@ -75,7 +93,7 @@ def billing_dbt(
         for event in invocation.stream():
             if (
                 isinstance(event, dg.AssetCheckResult)
-                and event.asset_key == CLOSE_BLOCKERS
+                and event.asset_key == close_blockers
                 and not event.passed
             ):
                 event = with_blockers(event, billing)
@@ -91,12 +109,11 @@ def billing_dbt(
         )
 
 
-def source_specs(manifest_path: Path, exclude: set[dg.AssetKey]) -> list[dg.AssetSpec]:
+def source_specs(exclude: set[dg.AssetKey]) -> list[dg.AssetSpec]:
     """External assets for the dbt sources (reference data, issued tables), with their
     descriptions, so the lineage shows what the models read; `exclude` are defined elsewhere."""
-    manifest = json.loads(manifest_path.read_text())
     specs = []
-    for source in manifest.get("sources", {}).values():
+    for source in prepare_manifest().content.get("sources", {}).values():
         key = TRANSLATOR.get_asset_key(source)
         if key in exclude:
             continue

@@ -4,20 +4,19 @@ drafts suite, and the dbt CLI resource."""
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.defs.dbt.assets import billing_dbt, source_specs
+from orchestration.defs.dbt.assets import source_specs
 from orchestration.defs.dbt.checks import invoice_drafts_check
-from orchestration.defs.dbt.project import BILLING_DBT_PROJECT
 from orchestration.defs.raw.assets import RAW_EVENTS
 from orchestration.defs.resources import BillingResource
 
 
-def dbt_definitions(billing: BillingResource, dbt: DbtCliResource) -> dg.Definitions:
-    """The dbt assets (the raw table is the raw domain's observed source)."""
+def dbt_definitions(
+    billing: BillingResource, dbt: DbtCliResource, dbt_assets: dg.AssetsDefinition
+) -> dg.Definitions:
+    """`dbt_assets` (billing_dbt_assets()) with the sources it reads and the drafts suite; the
+    raw table is the raw domain's observed source."""
     return dg.Definitions(
-        assets=[
-            *source_specs(BILLING_DBT_PROJECT.manifest_path, exclude={RAW_EVENTS}),
-            billing_dbt,
-        ],
-        asset_checks=[invoice_drafts_check],
+        assets=[*source_specs(exclude={RAW_EVENTS}), dbt_assets],
+        asset_checks=[invoice_drafts_check(dbt_assets)],
         resources={"billing": billing, "dbt": dbt},
     )
