@@ -10,15 +10,15 @@ from billing.settings import Settings, load_settings
 
 
 class BillingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Where the billing data lives. Unset fields come from the environment (BILLING_*) and,
-    for the URLs, from the embedded services that `billing up` started."""
+    """Where the billing data lives: overrides of the settings only. Unset fields come from
+    the environment (BILLING_*) and, for the URLs, from the embedded services that
+    `billing up` started; per-run choices are run config (dg.Config) of their step."""
 
     database_url: str | None = None
     nats_url: str | None = None
     state_dir: str | None = None
     documents_uri: str | None = None
     close_wait_seconds: float | None = None
-    render_workers: int = 0
 
     def settings(self) -> Settings:
         """load_settings() with this resource's overrides."""

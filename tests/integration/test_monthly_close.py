@@ -29,6 +29,8 @@ PERIOD = "2026-10"
 TENANT_A = uuid.UUID("a0000000-0000-4000-8000-00000000000a")
 TENANT_B = uuid.UUID("b0000000-0000-4000-8000-00000000000b")
 UNKNOWN_TENANT = uuid.UUID("e0000000-0000-4000-8000-00000000000e")
+# The documents step's run config (RenderConfig): one process is enough for a few PDFs.
+ONE_RENDER_WORKER = {"ops": {"billing__invoice_documents": {"config": {"workers": 1}}}}
 
 
 def rows(database_url: str, query: str, *parameters: Any) -> list[tuple[Any, ...]]:
@@ -44,14 +46,13 @@ def billing(database_url: str, nats_url: str, tmp_path: Path) -> BillingResource
         state_dir=str(tmp_path / "state"),
         documents_uri=(tmp_path / "documents").as_uri(),
         close_wait_seconds=2,
-        render_workers=1,
     )
 
 
 def close(billing: BillingResource, lock_wait: float = 900.0) -> CloseOutcome:
     defs = build_definitions(billing, close_lock_wait_seconds=lock_wait)
     result = defs.resolve_job_def(CLOSE_JOB_NAME).execute_in_process(
-        partition_key=f"{PERIOD}-01", raise_on_error=False
+        partition_key=f"{PERIOD}-01", raise_on_error=False, run_config=ONE_RENDER_WORKER
     )
     return read_outcome(result, PERIOD)
 

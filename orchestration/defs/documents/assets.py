@@ -14,6 +14,12 @@ INVOICE_DOCUMENTS = dg.AssetKey(["billing", "invoice_documents"])
 INVOICE_EVENTS = dg.AssetKey(["billing", "invoice_events"])
 
 
+class RenderConfig(dg.Config):
+    """Run configuration of the documents step (ops.billing__invoice_documents.config)."""
+
+    workers: int = 0  # render processes; 0: one per core (invoice_renderer.default_workers)
+
+
 @dg.asset(
     key=INVOICE_DOCUMENTS,
     deps=[ISSUED_INVOICES],
@@ -28,14 +34,14 @@ INVOICE_EVENTS = dg.AssetKey(["billing", "invoice_events"])
     ),
 )
 def invoice_documents(
-    context: dg.AssetExecutionContext, billing: BillingResource
+    context: dg.AssetExecutionContext, config: RenderConfig, billing: BillingResource
 ) -> dg.MaterializeResult[None]:
     """Render, store and record the month's pending documents (invoice_renderer)."""
     from invoice_renderer import default_workers, render_pending
 
     period = period_of(context.partition_key)
     settings = billing.settings()
-    workers = billing.render_workers or default_workers()
+    workers = config.workers or default_workers()
     report = render_pending(settings, billing.endpoints().database_url, period, workers)
     metadata = {
         "documents_recorded": dg.MetadataValue.int(report.recorded),
