@@ -19,6 +19,7 @@ from orchestration.defs.dbt.project import billing_dbt_project, invocation_targe
 from orchestration.defs.dbt.resources import dbt_profile
 from orchestration.defs.partitions import MONTHLY, ONE_MONTH_PER_RUN, period_of
 from orchestration.defs.resources import BillingResource
+from orchestration.refusals import Refusal, refusal_metadata
 
 # [schema, name], as dagster-dbt names the models (billing/invoice_drafts, ...).
 ISSUED_INVOICES = dg.AssetKey(["billing", "issued_invoices"])
@@ -44,6 +45,29 @@ def _last_close(billing: BillingResource, period: str) -> tuple[Any, ...] | None
             " from billing.period_closes where period = %s order by close_id desc limit 1",
             (period,),
         ).fetchone()
+
+
+def _guard_refused(problems: list[dict[str, Any]]) -> bool:
+    """The issue macro's guard refused (a PL/pgSQL RAISE: stale drafts, blockers)?
+
+    dbt reports the database's error as text only; PostgreSQL's context line of a RAISE
+    statement is what sets a refusal apart from a broken connection or a failed insert.
+    """
+    return any(
+        problem["info"].get("name") == "RunningOperationCaughtError"
+        and " at RAISE" in str(problem.get("data", {}).get("exc", ""))
+        for problem in problems
+    )
+
+
+def _issue_failure(period: str, problems: list[dict[str, Any]]) -> dg.Failure:
+    messages = " ".join(str(problem["info"].get("msg", "")).strip() for problem in problems[-3:])
+    if _guard_refused(problems):
+        return dg.Failure(
+            description=f"the issue of {period} was refused, nothing issued: {messages}",
+            metadata=refusal_metadata(Refusal.ISSUE_REFUSED),
+        )
+    return dg.Failure(description=f"the issue of {period} failed, nothing issued: {messages}")
 
 
 def _totals_markdown(issued: dict[str, tuple[str, Decimal]]) -> str:
@@ -95,16 +119,13 @@ def issued_invoices_asset(dbt_assets: dg.AssetsDefinition) -> dg.AssetsDefinitio
                 # The build's folder: its partial parse (same vars) spares a full parse.
                 target_path=invocation_target(f"close-{period}-{context.run.run_id[:8]}"),
             )
-            messages = [
-                str(event.raw_event["info"].get("msg", ""))
+            problems = [
+                event.raw_event
                 for event in invocation.stream_raw_events()
                 if event.raw_event["info"].get("level") in ("warn", "error")
             ]
         if not invocation.is_successful():
-            raise dg.Failure(
-                description=f"the issue of {period} was refused or failed, nothing issued: "
-                + " ".join(message.strip() for message in messages[-3:]),
-            )
+            raise _issue_failure(period, problems)
         after = _issued(billing, period)
         new = {number: value for number, value in after.items() if number not in before}
         close = _last_close(billing, period)

@@ -8,9 +8,17 @@ from contextlib import contextmanager
 import dagster as dg
 import psycopg
 
-from billing.locks import Lock, advisory_lock
+from billing.locks import Lock, LockBusyError, advisory_lock
 from billing.roles import Role
 from orchestration.defs.resources import BillingResource
+
+
+class CloseLockBusyError(LockBusyError):
+    """Another close holds the close lock: a refusal (Refusal.CLOSE_LOCK_BUSY), not an error.
+
+    Raised while the run's resources start, where Dagster records only the error (its type
+    and message): the type is what orchestration/closing.py reads.
+    """
 
 
 class CloseLock(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -30,16 +38,20 @@ class CloseLock(dg.ConfigurableResource):  # type: ignore[type-arg]
             if context.log is not None:
                 context.log.info("another close is running: waiting for the close lock")
 
-        with (
-            psycopg.connect(url, autocommit=True) as conn,
-            advisory_lock(
-                conn,
-                Lock.CLOSE,
-                wait_seconds=self.wait_seconds,
-                poll_seconds=self.poll_seconds,
-                on_wait=waiting,
-                busy=f"another close has held the close lock for over {self.wait_seconds:.0f} s: "
-                "wait for it to finish (Dagster UI, Runs) and close again",
-            ),
-        ):
-            yield self
+        with psycopg.connect(url, autocommit=True) as conn:
+            try:
+                with advisory_lock(
+                    conn,
+                    Lock.CLOSE,
+                    wait_seconds=self.wait_seconds,
+                    poll_seconds=self.poll_seconds,
+                    on_wait=waiting,
+                    busy=f"another close has held the close lock for over "
+                    f"{self.wait_seconds:.0f} s: wait for it to finish (Dagster UI, Runs) and "
+                    "close again",
+                ):
+                    yield self
+            except LockBusyError as busy:
+                if busy.name != Lock.CLOSE:
+                    raise
+                raise CloseLockBusyError(busy.name, str(busy)) from None

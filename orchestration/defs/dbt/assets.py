@@ -6,7 +6,7 @@ step, so nothing downstream (the issue step) runs; the close_blockers test carri
 of blockers, with their remedies, as metadata.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -28,22 +28,45 @@ from orchestration.defs.dbt.resources import dbt_profile, dbt_profile_variables
 from orchestration.defs.dbt.translator import TRANSLATOR
 from orchestration.defs.partitions import MONTHLY, ONE_MONTH_PER_RUN, period_of
 from orchestration.defs.resources import BillingResource
+from orchestration.refusals import Refusal, refusal_metadata
 
 CLOSE_BLOCKERS_MODEL = "close_blockers"
 BUILD_ARGUMENTS = ("build", "--exclude-resource-type", "unit_test")
 
 
-def _failures(invocation: DbtCliInvocation) -> list[str]:
+def _failed_nodes(invocation: DbtCliInvocation) -> list[dict[str, Any]]:
     try:
         run_results = invocation.get_artifact("run_results.json")
     except FileNotFoundError:
         return []
     return [
-        f"{result['unique_id']}: {result['status']}"
-        + (f" ({str(result.get('message') or '').strip()[:300]})" if result.get("message") else "")
+        result
         for result in run_results.get("results", [])
         if result.get("status") in ("error", "fail", "runtime error")
     ]
+
+
+def _describe(result: Mapping[str, Any]) -> str:
+    message = str(result.get("message") or "").strip()[:300]
+    return f"{result['unique_id']}: {result['status']}" + (f" ({message})" if message else "")
+
+
+def _build_failure(period: str, invocation: DbtCliInvocation) -> dg.Failure:
+    """Why the build failed: failed tests only are a refusal (their checks say which); a
+    model, seed or test that errored is an error."""
+    nodes = _failed_nodes(invocation)
+    failures = [_describe(node) for node in nodes]
+    tests_failed = bool(nodes) and all(node.get("status") == "fail" for node in nodes)
+    return dg.Failure(
+        description=(
+            f"dbt build of {period} failed ({len(failures)} node(s)): nothing is issued. "
+            + "; ".join(failures[:5])
+        ),
+        metadata={
+            "failed_nodes": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures)),
+            **(refusal_metadata(Refusal.FAILED_CHECKS) if tests_failed else {}),
+        },
+    )
 
 
 def billing_dbt_assets() -> dg.AssetsDefinition:
@@ -99,14 +122,7 @@ def build_month(
                 event = with_blockers(event, billing)
             yield event
     if not invocation.is_successful():
-        failures = _failures(invocation)
-        raise dg.Failure(
-            description=(
-                f"dbt build of {period} failed ({len(failures)} node(s)): nothing is issued. "
-                + "; ".join(failures[:5])
-            ),
-            metadata={"failed_nodes": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
-        )
+        raise _build_failure(period, invocation)
 
 
 def source_specs(exclude: set[dg.AssetKey]) -> list[dg.AssetSpec]:

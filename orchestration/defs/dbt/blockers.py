@@ -8,6 +8,7 @@ import psycopg
 from billing import db
 from billing.roles import Role
 from orchestration.defs.resources import BillingResource
+from orchestration.refusals import Refusal, refusal_metadata
 
 _BLOCKER_SCHEMA = dg.TableSchema(
     columns=[
@@ -43,6 +44,7 @@ def with_blockers(result: dg.AssetCheckResult, billing: BillingResource) -> dg.A
             records=[dg.TableRecord(row) for row in blockers], schema=_BLOCKER_SCHEMA
         ),
         "remedies": dg.MetadataValue.md(remedies or "(none listed)"),
+        **refusal_metadata(Refusal.BLOCKERS),
     }
     return result._replace(
         metadata=metadata,
