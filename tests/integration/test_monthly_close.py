@@ -97,7 +97,7 @@ def land_month(database_url: str) -> None:
         )
 
 
-def test_a_month_partition_is_closed_then_closing_it_again_issues_nothing(
+def test_a_month_is_closed_then_closing_again_issues_nothing_and_stale_drafts_are_refused(
     billing: BillingResource, database_url: str, tmp_path: Path
 ) -> None:
     land_month(database_url)
@@ -141,6 +141,14 @@ def test_a_month_partition_is_closed_then_closing_it_again_issues_nothing(
     assert rows(database_url, "select period, kind, invoice_count from billing.period_closes") == [
         (PERIOD, "close", 2)
     ]
+
+    # The drafts in the database are October's: issuing September from them is refused.
+    stale = close(billing, period="2026-09", only=[ISSUED_INVOICES])
+
+    assert (stale.refusals, stale.errors, stale.refused) == ([Refusal.ISSUE_REFUSED], [], True)
+    [failure] = stale.failures
+    assert "the drafts were built for another period than 2026-09" in failure
+    assert rows(database_url, "select count(*) from billing.issued_invoices") == [(2,)]
 
 
 def test_negative_segments_in_raw_fail_the_raw_suite_and_billing_close_refuses(
@@ -274,24 +282,6 @@ def test_a_loader_behind_is_a_refusal_with_its_progress(
     assert outcome.loader["loader_high_water_mark"] == 0
     assert "the loader is behind" in outcome.failures[0]
     assert "billing_dbt" not in outcome.started_steps
-
-
-def test_stale_drafts_are_an_issue_refusal(billing: BillingResource, database_url: str) -> None:
-    land_month(database_url)
-    assert close(billing).success
-    # The drafts in the database are October's: issuing September from them is refused.
-    outcome = close(billing, period="2026-09", only=[ISSUED_INVOICES])
-
-    assert (outcome.refusals, outcome.errors, outcome.refused) == (
-        [Refusal.ISSUE_REFUSED],
-        [],
-        True,
-    )
-    [failure] = outcome.failures
-    assert "the drafts were built for another period than 2026-09" in failure
-    assert rows(database_url, "select count(distinct period) from billing.issued_invoices") == [
-        (1,)
-    ]
 
 
 def test_an_error_is_no_refusal(billing: BillingResource) -> None:
