@@ -3,7 +3,7 @@ for each dbt invocation of a close.
 
 The manifest rule (docs/orchestration.md, "The dbt manifest"): importing the Definitions
 reads nothing. When they are built (the code location loads, `billing close`, a test), the
-project's fingerprint (sha256 of every file dbt parses, and the dbt version; ~2 ms) is
+project's fingerprint (sha256 of every file dbt parses, and the dbt version; ~7 ms) is
 compared with the one recorded beside target/dagster/manifest.json: equal, the manifest is
 reused; different or missing, `dbt parse` writes it again (a few seconds, partial parse) and
 records the new fingerprint. So nothing ever runs on a stale manifest, and nothing parses
