@@ -387,9 +387,9 @@ def dagster_close(
     import dagster as dg
 
     from orchestration.definitions import build_definitions
-    from orchestration.defs.close import INVOICE_DOCUMENTS, INVOICE_EVENTS
+    from orchestration.defs.close.schedules import CLOSE_JOB_NAME
+    from orchestration.defs.documents.assets import INVOICE_DOCUMENTS, INVOICE_EVENTS
     from orchestration.defs.resources import BillingResource
-    from orchestration.defs.schedules import CLOSE_JOB_NAME
 
     defs = build_definitions(
         BillingResource(

@@ -15,10 +15,12 @@ from typing import Any
 import dagster as dg
 
 from billing.settings import Settings
-from orchestration.defs.close import INVOICE_DOCUMENTS, INVOICE_EVENTS, ISSUED_INVOICES
-from orchestration.defs.dbt_assets import CLOSE_BLOCKERS
+from orchestration.defs.close.assets import ISSUED_INVOICES
+from orchestration.defs.close.resources import CloseLockBusyError
+from orchestration.defs.close.schedules import CLOSE_JOB_NAME, CLOSE_TAG
+from orchestration.defs.documents.assets import INVOICE_DOCUMENTS, INVOICE_EVENTS
 from orchestration.defs.partitions import partition_key_of
-from orchestration.defs.schedules import CLOSE_JOB_NAME, CLOSE_TAG
+from orchestration.refusals import REFUSAL, Refusal, refusal_of
 
 # The instance's settings: closes queue one at a time when launched from the UI or the
 # schedule (the run coordinator reads this); `billing close` also takes the close lock.
@@ -54,23 +56,28 @@ class FailedCheck:
 
 @dataclass
 class CloseOutcome:
-    """What a close run did, read from its events."""
+    """What a close run did, read from its events.
+
+    A close that did not succeed was refused (`refusals` says why, nothing is broken: the
+    lists below say what to fix) or failed (`errors`: something broke).
+    """
 
     period: str
     run_id: str
     success: bool
+    refusals: list[Refusal] = field(default_factory=list)
     failed_checks: list[FailedCheck] = field(default_factory=list)
     blockers: list[dict[str, Any]] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
+    loader: dict[str, Any] = field(default_factory=dict)  # the loader's progress, when behind
+    failures: list[str] = field(default_factory=list)  # every failure, readable
+    errors: list[str] = field(default_factory=list)  # the failures that are no refusal
     started_steps: list[str] = field(default_factory=list)
     materialized: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def refused(self) -> bool:
-        """Stopped by a check, a blocker or the loader precondition (not by an error)."""
-        return not self.success and (
-            bool(self.failed_checks) or any("loader is behind" in f for f in self.failures)
-        )
+        """Stopped by refusals only (loader behind, blockers, checks, lock, issue guard)."""
+        return not self.success and bool(self.refusals) and not self.errors
 
     @property
     def issued(self) -> dict[str, Any]:
@@ -85,12 +92,32 @@ class CloseOutcome:
     def events(self) -> dict[str, Any]:
         return self.materialized.get(INVOICE_EVENTS.to_user_string(), {})
 
+    def refuse(self, kind: Refusal) -> None:
+        """Record a kind of refusal (once; listed in the order of the Refusal enum)."""
+        if kind not in self.refusals:
+            self.refusals = [k for k in Refusal if k in self.refusals or k is kind]
+
+
+# Errors that are refusals, by type: raised where Dagster keeps no metadata (resources).
+_REFUSING_ERRORS = {CloseLockBusyError.__name__: Refusal.CLOSE_LOCK_BUSY}
+# Dagster's error when a blocking check failed (not exported): its check evaluation says why.
+_BLOCKING_CHECK_FAILED = "DagsterAssetCheckFailedError"
+
 
 def _plain(value: Any) -> Any:
     """A metadata value as plain Python (text, number, table rows)."""
     if isinstance(value, dg.TableMetadataValue):
         return [dict(record.data) for record in value.records]
     return getattr(value, "value", value)
+
+
+def _error_types(error: Any) -> list[str]:
+    """The class names along a SerializableErrorInfo's chain of causes."""
+    names = []
+    while error is not None:
+        names.append(str(error.cls_name))
+        error = error.cause
+    return names
 
 
 def _innermost(error: Any) -> str:
@@ -101,13 +128,60 @@ def _innermost(error: Any) -> str:
     return lines[0] if lines else str(error.cls_name)
 
 
-def _failure_text(event: dg.DagsterEvent) -> str:
+def _typed_refusal(error: Any) -> Refusal | None:
+    for name in _error_types(error):
+        if name in _REFUSING_ERRORS:
+            return _REFUSING_ERRORS[name]
+    return None
+
+
+def _read_check(outcome: CloseOutcome, evaluation: Any) -> None:
+    if evaluation.passed:
+        return
+    outcome.failed_checks.append(
+        FailedCheck(
+            asset=evaluation.asset_key.to_user_string(),
+            name=evaluation.check_name,
+            description=evaluation.description or "",
+        )
+    )
+    kind = refusal_of(evaluation.metadata) or Refusal.FAILED_CHECKS
+    outcome.refuse(kind)
+    if kind is Refusal.BLOCKERS:
+        outcome.blockers = _plain(evaluation.metadata["blockers"])
+
+
+def _read_step_failure(outcome: CloseOutcome, event: dg.DagsterEvent) -> None:
     data = event.step_failure_data
-    if data.user_failure_data is not None and data.user_failure_data.description:
-        return str(data.user_failure_data.description)
-    if data.error is not None:
-        return _innermost(data.error)
-    return "failed"
+    if _BLOCKING_CHECK_FAILED in _error_types(data.error):
+        return  # a blocking check stopped the step: its failed check is the refusal
+    user = data.user_failure_data
+    if user is not None and user.description:
+        text = f"{event.step_key}: {user.description}"
+    else:
+        text = f"{event.step_key}: {_innermost(data.error) if data.error else 'failed'}"
+    outcome.failures.append(text)
+    kind = (refusal_of(user.metadata) if user is not None else None) or _typed_refusal(data.error)
+    if kind is None:
+        outcome.errors.append(text)
+        return
+    # The dbt build's failed tests are checks of their models, read as such already.
+    if not (kind is Refusal.FAILED_CHECKS and outcome.failed_checks):
+        outcome.refuse(kind)
+    if kind is Refusal.LOADER_BEHIND and user is not None:
+        outcome.loader = {
+            name: _plain(value) for name, value in user.metadata.items() if name != REFUSAL
+        }
+
+
+def _read_run_error(outcome: CloseOutcome, error: Any) -> None:
+    text = f"run: {_innermost(error)}"
+    outcome.failures.append(text)
+    kind = _typed_refusal(error)
+    if kind is None:
+        outcome.errors.append(text)
+    else:
+        outcome.refuse(kind)
 
 
 def read_outcome(result: dg.ExecuteInProcessResult, period: str) -> CloseOutcome:
@@ -115,37 +189,27 @@ def read_outcome(result: dg.ExecuteInProcessResult, period: str) -> CloseOutcome
     outcome = CloseOutcome(period=period, run_id=result.run_id, success=result.success)
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            evaluation = event.asset_check_evaluation_data
-            if evaluation.passed:
-                continue
-            outcome.failed_checks.append(
-                FailedCheck(
-                    asset=evaluation.asset_key.to_user_string(),
-                    name=evaluation.check_name,
-                    description=evaluation.description or "",
-                )
-            )
-            if evaluation.asset_key == CLOSE_BLOCKERS and "blockers" in evaluation.metadata:
-                outcome.blockers = _plain(evaluation.metadata["blockers"])
+            _read_check(outcome, event.asset_check_evaluation_data)
         elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             materialization = event.step_materialization_data.materialization
             outcome.materialized[materialization.asset_key.to_user_string()] = {
                 name: _plain(value) for name, value in materialization.metadata.items()
             }
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            text = _failure_text(event)
-            if "blocking asset check" not in text:  # listed as failed checks already
-                outcome.failures.append(f"{event.step_key}: {text}")
-        elif event.event_type in (
-            dg.DagsterEventType.RUN_FAILURE,
-            dg.DagsterEventType.RESOURCE_INIT_FAILURE,
-        ):
+            _read_step_failure(outcome, event)
+        elif event.event_type == dg.DagsterEventType.RESOURCE_INIT_FAILURE:
             error = getattr(event.event_specific_data, "error", None)
-            text = _innermost(error) if error is not None else ""
-            if text and "blocking asset check" not in text:
-                outcome.failures.append(f"run: {text}")
+            if error is not None:
+                _read_run_error(outcome, error)
+        elif event.event_type == dg.DagsterEventType.RUN_FAILURE:
+            # It repeats the step or resource failure read above; alone, it is the reason.
+            error = getattr(event.event_specific_data, "error", None)
+            if error is not None and not (outcome.failures or outcome.refusals):
+                _read_run_error(outcome, error)
         elif event.event_type == dg.DagsterEventType.STEP_START:
             outcome.started_steps.append(str(event.step_key))
+    if not outcome.success and not (outcome.refusals or outcome.errors):
+        outcome.errors.append("run: failed (no step reported why: see the run in the UI)")
     return outcome
 
 

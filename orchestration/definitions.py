@@ -1,7 +1,13 @@
 """The Dagster Definitions of the service: `dagster-webserver -m orchestration.definitions`.
 
-Resources default to the environment (BILLING_* variables, or the embedded services of
-`billing up`); tests build their own with explicit URLs through build_definitions().
+One Definitions per domain (orchestration/defs/<domain>/definitions.py), merged here with
+their resources: the raw source, the dbt build, the close (issue step, lock, job, schedule)
+and the documents. Resources default to the environment (BILLING_* variables, or the embedded
+services of `billing up`); tests and `billing close` build their own with build_definitions().
+
+Importing this module builds nothing: `defs` is loaded lazily (`@dg.definitions`), when the
+code location loads; that is when the dbt manifest is checked (orchestration/defs/dbt/
+project.py: parsed again only if the project changed).
 """
 
 from __future__ import annotations
@@ -9,13 +15,13 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.defs.checks import ASSET_CHECKS
-from orchestration.defs.close import CLOSE_ASSETS
-from orchestration.defs.dbt_assets import billing_dbt
-from orchestration.defs.dbt_project import BILLING_DBT_PROJECT, source_specs
-from orchestration.defs.resources import BillingResource, CloseLock, dbt_resource
-from orchestration.defs.schedules import monthly_close, monthly_close_schedule
-from orchestration.defs.sources import RAW_EVENTS, raw_message_charged
+from orchestration.defs.close.definitions import close_definitions
+from orchestration.defs.dbt.assets import billing_dbt_assets
+from orchestration.defs.dbt.definitions import dbt_definitions
+from orchestration.defs.dbt.resources import dbt_resource
+from orchestration.defs.documents.definitions import documents_definitions
+from orchestration.defs.raw.definitions import raw_definitions
+from orchestration.defs.resources import BillingResource
 
 
 def build_definitions(
@@ -25,22 +31,17 @@ def build_definitions(
 ) -> dg.Definitions:
     """The Definitions, with the given resources (defaults: from the environment)."""
     billing = billing or BillingResource()
-    return dg.Definitions(
-        assets=[
-            raw_message_charged,
-            *source_specs(BILLING_DBT_PROJECT.manifest_path, exclude={RAW_EVENTS}),
-            billing_dbt,
-            *CLOSE_ASSETS,
-        ],
-        asset_checks=ASSET_CHECKS,
-        jobs=[monthly_close],
-        schedules=[monthly_close_schedule],
-        resources={
-            "billing": billing,
-            "dbt": dbt or dbt_resource(),
-            "close_lock": CloseLock(billing=billing, wait_seconds=close_lock_wait_seconds),
-        },
+    dbt = dbt or dbt_resource()
+    dbt_assets = billing_dbt_assets()
+    return dg.Definitions.merge(
+        raw_definitions(billing),
+        dbt_definitions(billing, dbt, dbt_assets),
+        close_definitions(billing, dbt, dbt_assets, close_lock_wait_seconds),
+        documents_definitions(billing),
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location: resources from the environment."""
+    return build_definitions()

@@ -141,7 +141,7 @@ def close(
     Waits for the loader to land the whole stream, then dbt build with its tests, Great
     Expectations suites, the issue step, documents and events; the run is in `billing ui`.
     Exit 0 when closed (or nothing new to issue), 2 when refused (loader behind, blockers,
-    failed checks), 1 on any other failure.
+    failed checks, another close running, issue refused), 1 on any other failure.
     """
     from orchestration.defs.partitions import partition_key_of
 
@@ -169,7 +169,12 @@ def close(
         _print_success(outcome, _period_totals(settings, endpoints.database_url, month))
         return
     _print_refusal(outcome)
-    verdict = "refused" if outcome.refused else "failed"
+    # A refusal is data (outcome.refusals, orchestration/refusals.py): never read from text.
+    verdict = (
+        "refused (" + ", ".join(kind.label for kind in outcome.refusals) + ")"
+        if outcome.refused
+        else "failed"
+    )
     error_console.print(
         f"[bold red]close of {month} {verdict}:[/] nothing was issued unless listed above. "
         f"Fix the causes and run `billing close --month {month}` again (see {RUNBOOK})."

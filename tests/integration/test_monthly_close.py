@@ -18,17 +18,23 @@ import dagster as dg
 import psycopg
 import pytest
 
+from billing.localservices import free_port
 from billing.locks import LOCK_SQL, Lock
 from orchestration.closing import CloseOutcome, read_outcome
 from orchestration.definitions import build_definitions
+from orchestration.defs.close.assets import ISSUED_INVOICES
+from orchestration.defs.close.schedules import CLOSE_JOB_NAME
 from orchestration.defs.resources import BillingResource
-from orchestration.defs.schedules import CLOSE_JOB_NAME
+from orchestration.refusals import Refusal
+from tests.integration.test_close_precondition import publish
 from tests.support.billing_data import Event, add_account, at, land_events
 
 PERIOD = "2026-10"
 TENANT_A = uuid.UUID("a0000000-0000-4000-8000-00000000000a")
 TENANT_B = uuid.UUID("b0000000-0000-4000-8000-00000000000b")
 UNKNOWN_TENANT = uuid.UUID("e0000000-0000-4000-8000-00000000000e")
+# The documents step's run config (RenderConfig): one process is enough for a few PDFs.
+ONE_RENDER_WORKER = {"ops": {"billing__invoice_documents": {"config": {"workers": 1}}}}
 
 
 def rows(database_url: str, query: str, *parameters: Any) -> list[tuple[Any, ...]]:
@@ -44,16 +50,28 @@ def billing(database_url: str, nats_url: str, tmp_path: Path) -> BillingResource
         state_dir=str(tmp_path / "state"),
         documents_uri=(tmp_path / "documents").as_uri(),
         close_wait_seconds=2,
-        render_workers=1,
     )
 
 
-def close(billing: BillingResource, lock_wait: float = 900.0) -> CloseOutcome:
+def changed(billing: BillingResource, **overrides: Any) -> BillingResource:
+    return BillingResource(**{**billing.model_dump(), **overrides})
+
+
+def close(
+    billing: BillingResource,
+    lock_wait: float = 900.0,
+    period: str = PERIOD,
+    only: list[dg.AssetKey] | None = None,
+) -> CloseOutcome:
+    """The monthly_close job for `period` in process (`only`: a subset of its assets)."""
     defs = build_definitions(billing, close_lock_wait_seconds=lock_wait)
     result = defs.resolve_job_def(CLOSE_JOB_NAME).execute_in_process(
-        partition_key=f"{PERIOD}-01", raise_on_error=False
+        partition_key=f"{period}-01",
+        raise_on_error=False,
+        run_config=ONE_RENDER_WORKER if only is None else None,
+        asset_selection=only,
     )
-    return read_outcome(result, PERIOD)
+    return read_outcome(result, period)
 
 
 def billing_cli(*arguments: str, **environment: str) -> subprocess.CompletedProcess[str]:
@@ -79,7 +97,7 @@ def land_month(database_url: str) -> None:
         )
 
 
-def test_a_month_partition_is_closed_then_closing_it_again_issues_nothing(
+def test_a_month_is_closed_then_closing_again_issues_nothing_and_stale_drafts_are_refused(
     billing: BillingResource, database_url: str, tmp_path: Path
 ) -> None:
     land_month(database_url)
@@ -87,6 +105,7 @@ def test_a_month_partition_is_closed_then_closing_it_again_issues_nothing(
     first = close(billing)
 
     assert first.success, first.failures + [c.description for c in first.failed_checks]
+    assert (first.refusals, first.errors, first.refused) == ([], [], False)
     # The marts were built for the partition's month, and issued in one transaction.
     assert rows(
         database_url, "select count(*), min(period), max(period) from billing.invoice_drafts"
@@ -123,6 +142,14 @@ def test_a_month_partition_is_closed_then_closing_it_again_issues_nothing(
         (PERIOD, "close", 2)
     ]
 
+    # The drafts in the database are October's: issuing September from them is refused.
+    stale = close(billing, period="2026-09", only=[ISSUED_INVOICES])
+
+    assert (stale.refusals, stale.errors, stale.refused) == ([Refusal.ISSUE_REFUSED], [], True)
+    [failure] = stale.failures
+    assert "the drafts were built for another period than 2026-09" in failure
+    assert rows(database_url, "select count(*) from billing.issued_invoices") == [(2,)]
+
 
 def test_negative_segments_in_raw_fail_the_raw_suite_and_billing_close_refuses(
     database_url: str, nats_url: str, tmp_path: Path
@@ -147,7 +174,7 @@ def test_negative_segments_in_raw_fail_the_raw_suite_and_billing_close_refuses(
     assert "raw/message_charged" in report
     assert "raw_events_suite" in report
     assert "ExpectColumnValuesToBeBetween(segments): 1 unexpected; e.g. -4" in report
-    assert "close of 2026-10 refused" in report
+    assert "close of 2026-10 refused (failed checks)" in report
     assert rows(database_url, "select count(*) from billing.issued_invoices") == [(0,)]
     # The run is in the persistent instance the UI reads; the blocking check stopped dbt.
     instance = dg.DagsterInstance.from_config(str(state_dir / "dagster"))
@@ -177,8 +204,12 @@ def test_an_unknown_tenant_fails_the_close_blockers_check_with_the_list(
 
     assert not outcome.success
     assert outcome.refused
+    # The unknown account is a blocker, and leaves a hole in the catalogue coverage test.
+    assert outcome.refusals == [Refusal.BLOCKERS, Refusal.FAILED_CHECKS]
+    assert outcome.errors == []
     failed = {(check.asset, check.name) for check in outcome.failed_checks}
     assert ("billing/close_blockers", "is_empty_close_blockers_") in failed
+    assert ("billing/catalogue_coverage", "is_empty_catalogue_coverage_") in failed
     assert outcome.blockers == [
         {
             "blocker": "unpriced_events",
@@ -203,8 +234,66 @@ def test_a_close_waits_for_the_close_lock_and_gives_up_readably(
         outcome = close(billing, lock_wait=0.5)
 
     assert not outcome.success
-    assert any("another close has held the close lock" in f for f in outcome.failures)
+    assert (outcome.refusals, outcome.errors, outcome.refused) == (
+        [Refusal.CLOSE_LOCK_BUSY],
+        [],
+        True,
+    )
+    [failure] = outcome.failures
+    assert "another close has held the close lock" in failure
+    assert outcome.started_steps == []
     assert rows(database_url, "select count(*) from billing.issued_invoices") == [(0,)]
+
+
+def test_a_failed_raw_suite_is_a_refusal_of_failed_checks(
+    billing: BillingResource, database_url: str
+) -> None:
+    land_month(database_url)
+    with psycopg.connect(database_url) as conn:
+        land_events(conn, [Event(TENANT_A, at("2026-10-05"), "orange_fr", "outbound", -4)])
+
+    outcome = close(billing)
+
+    assert (outcome.refusals, outcome.errors, outcome.refused) == (
+        [Refusal.FAILED_CHECKS],
+        [],
+        True,
+    )
+    assert [(c.asset, c.name) for c in outcome.failed_checks] == [
+        ("raw/message_charged", "raw_events_suite")
+    ]
+    assert outcome.failures == []  # the check says it all; nothing else failed
+
+
+def test_a_loader_behind_is_a_refusal_with_its_progress(
+    billing: BillingResource, database_url: str, nats_url: str
+) -> None:
+    land_month(database_url)
+    publish(nats_url, 3)  # in the stream, never landed: no loader runs
+
+    outcome = close(changed(billing, close_wait_seconds=0.5))
+
+    assert (outcome.refusals, outcome.errors, outcome.refused) == (
+        [Refusal.LOADER_BEHIND],
+        [],
+        True,
+    )
+    assert outcome.loader["stream_last_sequence_at_start"] == 3
+    assert outcome.loader["loader_high_water_mark"] == 0
+    assert "the loader is behind" in outcome.failures[0]
+    assert "billing_dbt" not in outcome.started_steps
+
+
+def test_an_error_is_no_refusal(billing: BillingResource) -> None:
+    nowhere = f"postgresql://billing@127.0.0.1:{free_port()}/billing"
+
+    outcome = close(changed(billing, database_url=nowhere))
+
+    assert not outcome.success
+    assert (outcome.refusals, outcome.refused) == ([], False)
+    [error] = outcome.errors
+    assert "connection" in error.lower()
+    assert outcome.started_steps == []
 
 
 def test_billing_close_refuses_a_month_that_has_not_ended(tmp_path: Path) -> None:

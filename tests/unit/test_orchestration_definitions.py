@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
 
 from billing.periods import InvalidPeriodError
-from orchestration.definitions import defs
-from orchestration.defs.close import INVOICE_DOCUMENTS, INVOICE_EVENTS, ISSUED_INVOICES
+from billing.transform import DBT_PROJECT_DIR
+from orchestration.definitions import defs as load_defs
+from orchestration.defs.close.assets import ISSUED_INVOICES
+from orchestration.defs.close.schedules import CLOSE_JOB_NAME, CLOSE_SCHEDULE_NAME
+from orchestration.defs.documents.assets import INVOICE_DOCUMENTS, INVOICE_EVENTS
 from orchestration.defs.partitions import PeriodNotClosableError, partition_key_of
-from orchestration.defs.schedules import CLOSE_JOB_NAME, monthly_close_schedule
-from orchestration.defs.sources import RAW_EVENTS
+from orchestration.defs.raw.assets import RAW_EVENTS
 
 INVOICE_DRAFTS = dg.AssetKey(["billing", "invoice_drafts"])
 
 
-def test_the_definitions_load_and_the_close_job_resolves() -> None:
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    """The code location's Definitions, loaded as `dagster-webserver -m` loads them."""
+    return load_defs()
+
+
+def test_the_definitions_load_and_the_close_job_resolves(defs: dg.Definitions) -> None:
     dg.Definitions.validate_loadable(defs)
     job = defs.resolve_job_def(CLOSE_JOB_NAME)
     assert job.executor_def is dg.in_process_executor  # one process: the close lock holds
@@ -30,7 +40,9 @@ def test_the_definitions_load_and_the_close_job_resolves() -> None:
     assert graph.get(RAW_EVENTS).is_observable
 
 
-def test_dbt_nodes_are_grouped_by_layer_marts_by_purpose_and_the_catalogues_are_seeds() -> None:
+def test_dbt_nodes_are_grouped_by_layer_marts_by_purpose_and_the_catalogues_are_seeds(
+    defs: dg.Definitions,
+) -> None:
     graph = defs.resolve_asset_graph()
     groups: dict[str, set[str]] = {}
     for key in graph.materializable_asset_keys:
@@ -63,7 +75,7 @@ def test_dbt_nodes_are_grouped_by_layer_marts_by_purpose_and_the_catalogues_are_
     assert groups["close"] == {"billing/close_blockers"}
 
 
-def test_checks_are_wired_and_the_gx_suites_block() -> None:
+def test_checks_are_wired_and_the_gx_suites_block(defs: dg.Definitions) -> None:
     graph = defs.resolve_asset_graph()
     checks = {
         key.asset_key.to_user_string() + ":" + key.name: key for key in graph.asset_check_keys
@@ -93,8 +105,9 @@ def test_checks_are_wired_and_the_gx_suites_block() -> None:
     ],
 )
 def test_the_schedule_closes_the_previous_month_on_the_1st_at_3(
-    tick: datetime, partition: str
+    defs: dg.Definitions, tick: datetime, partition: str
 ) -> None:
+    monthly_close_schedule = defs.resolve_schedule_def(CLOSE_SCHEDULE_NAME)
     assert monthly_close_schedule.cron_schedule == "0 3 1 * *"
     assert monthly_close_schedule.execution_timezone in (None, "UTC")
     result = monthly_close_schedule.evaluate_tick(
@@ -114,3 +127,24 @@ def test_a_month_is_closable_only_once_it_has_ended() -> None:
         partition_key_of("2024-12", now)
     with pytest.raises(InvalidPeriodError, match="not a month"):
         partition_key_of("2026-13", now)
+
+
+def test_importing_the_code_location_reads_no_dbt_file_and_runs_nothing() -> None:
+    # An audit hook sees every file opened and every process started by the import (a
+    # library runs `file -b python` through platform.architecture(): only dbt's count).
+    probe = f"""
+import sys
+seen = []
+def audit(event, args):
+    if event == "open" and str(args[0]).startswith({str(DBT_PROJECT_DIR)!r}):
+        seen.append(str(args[0]))
+    elif event == "subprocess.Popen" and "dbt" in repr(args[1]):
+        seen.append(repr(args[1]))
+sys.addaudithook(audit)
+import orchestration.definitions
+print(seen)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

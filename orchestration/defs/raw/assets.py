@@ -8,6 +8,7 @@ from billing import db
 from billing.close_precondition import LoaderBehindError, LoaderProgress, wait_for_loader
 from billing.roles import Role
 from orchestration.defs.resources import BillingResource
+from orchestration.refusals import Refusal, refusal_metadata
 
 RAW_EVENTS = dg.AssetKey(["raw", "message_charged"])
 
@@ -54,7 +55,11 @@ def raw_message_charged(
         )
     except LoaderBehindError as behind:
         raise dg.Failure(
-            description=str(behind), metadata=_progress_metadata(behind.progress)
+            description=str(behind),
+            metadata={
+                **_progress_metadata(behind.progress),
+                **refusal_metadata(Refusal.LOADER_BEHIND),
+            },
         ) from None
     with db.connect(url, role=role) as conn:
         row = conn.execute(

@@ -1,0 +1,1 @@
+"""The documents domain: the PDFs of the issued invoices and their events."""

@@ -1,0 +1,1 @@
+"""The raw domain: what the loader landed (observed, never materialized here)."""

@@ -1,0 +1,34 @@
+"""A refused close is data: the kinds, their metadata entry and their labels."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from orchestration.closing import CloseOutcome
+from orchestration.refusals import REFUSAL, Refusal, refusal_metadata, refusal_of
+
+
+@pytest.mark.parametrize("kind", list(Refusal))
+def test_a_refusal_survives_its_metadata_and_has_a_label(kind: Refusal) -> None:
+    metadata = refusal_metadata(kind)
+    assert refusal_of(metadata) is kind
+    assert refusal_of({REFUSAL: kind.value}) is kind  # as read back from an event, plain
+    assert " " in kind.label  # words for a person, not the identifier
+
+
+def test_metadata_without_a_known_kind_is_no_refusal() -> None:
+    assert refusal_of({}) is None
+    assert refusal_of({REFUSAL: dg.MetadataValue.text("tired")}) is None
+
+
+def test_an_outcome_is_refused_only_by_refusals_without_errors() -> None:
+    outcome = CloseOutcome(period="2026-10", run_id="r", success=False)
+    outcome.refuse(Refusal.FAILED_CHECKS)
+    outcome.refuse(Refusal.BLOCKERS)
+    outcome.refuse(Refusal.FAILED_CHECKS)
+    assert outcome.refusals == [Refusal.BLOCKERS, Refusal.FAILED_CHECKS]  # enum order, once
+    assert outcome.refused
+    outcome.errors.append("billing_dbt: a model failed")
+    assert not outcome.refused
+    assert not CloseOutcome(period="2026-10", run_id="r", success=True).refused
