@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MONTH ?= 2026-10
+# The Python packages of the service (pyproject.toml lists the same for setuptools and mypy).
+PACKAGES := billing billing_cli finance producers warehouse loader orchestration invoice_renderer expectations
 
 .PHONY: help venv demo test lint typecheck imports security unit bench clean down
 
@@ -23,8 +25,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lint: venv
-	$(BIN)/ruff check billing loader orchestration invoice_renderer expectations tests benchmarks
-	$(BIN)/ruff format --check billing loader orchestration invoice_renderer expectations tests benchmarks
+	$(BIN)/ruff check $(PACKAGES) tests benchmarks scripts
+	$(BIN)/ruff format --check $(PACKAGES) tests benchmarks scripts
 
 typecheck: venv
 	$(BIN)/mypy
@@ -33,7 +35,7 @@ imports: venv
 	$(BIN)/lint-imports
 
 security: venv
-	$(BIN)/bandit --quiet --severity-level high --recursive billing loader orchestration invoice_renderer expectations
+	$(BIN)/bandit --quiet --severity-level high --recursive $(PACKAGES)
 
 test: lint typecheck imports security
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 tests

@@ -37,8 +37,8 @@ step "6/7 the invoices of $MONTH"
 "${BILLING[@]}" invoices list --month "$MONTH"
 FIRST="$("$ROOT/.venv/bin/python" - "$MONTH" <<'PY'
 import sys
-from billing.cli.invoices import caller_database_url
-from billing.invoices import list_invoices
+from billing_cli.invoices import caller_database_url
+from finance.invoices import list_invoices
 invoices = list_invoices(caller_database_url(), sys.argv[1])
 print(invoices[0].invoice_number if invoices else "")
 PY

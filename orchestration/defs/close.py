@@ -15,10 +15,10 @@ from dagster_dbt import DbtCliResource
 
 from billing import db
 from billing.roles import Role
-from billing.transform import period_vars
 from orchestration.defs.dbt_project import BILLING_DBT_PROJECT, invocation_target
 from orchestration.defs.partitions import MONTHLY, ONE_MONTH_PER_RUN, period_of
 from orchestration.defs.resources import BillingResource, CloseLock, dbt_profile
+from warehouse.transform import period_vars
 
 # Keys are [schema, name], as dagster-dbt names the models (billing/invoice_drafts, ...).
 ISSUED_INVOICES = dg.AssetKey(["billing", "issued_invoices"])

@@ -15,7 +15,6 @@ from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
 
 from billing import db
 from billing.roles import Role
-from billing.transform import period_vars
 from orchestration.defs.dbt_project import (
     BILLING_DBT_PROJECT,
     TRANSLATOR,
@@ -30,6 +29,7 @@ from orchestration.defs.resources import (
     dbt_profile,
     dbt_profile_variables,
 )
+from warehouse.transform import period_vars
 
 CLOSE_BLOCKERS = dg.AssetKey(["billing", "close_blockers"])
 BUILD_ARGUMENTS = ("build", "--exclude-resource-type", "unit_test")

@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
-from billing.transform import DBT_PROJECT_DIR, run_dbt
+from warehouse.transform import DBT_PROJECT_DIR, run_dbt
 
 # Manifest Dagster reads (parsed without a database) and the folders of each dbt invocation.
 MANIFEST_TARGET = Path("target") / "dagster"

@@ -14,7 +14,7 @@ from billing import db, localservices
 from billing.locks import Lock, advisory_lock
 from billing.roles import Role
 from billing.settings import Settings, load_settings
-from billing.transform import DBT_PROJECT_DIR, dbt_environment, dbt_executable
+from warehouse.transform import DBT_PROJECT_DIR, dbt_environment, dbt_executable
 
 
 class BillingResource(dg.ConfigurableResource):  # type: ignore[type-arg]

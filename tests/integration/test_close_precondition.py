@@ -12,9 +12,9 @@ import nats
 import psycopg
 import pytest
 
-from billing.close_precondition import LoaderBehindError, LoaderProgress, wait_for_loader
 from billing.settings import CHARGE_STREAM, CHARGE_SUBJECT, LOADER_CONSUMER
 from billing.streams import ensure_streams
+from orchestration.loader_progress import LoaderBehindError, LoaderProgress, wait_for_loader
 
 
 def publish(nats_url: str, count: int) -> None:
@@ -79,7 +79,7 @@ def test_messages_no_loader_landed_refuse_the_close_after_the_wait(
     assert (progress.target_sequence, progress.high_water_mark, progress.behind_by) == (5, 0, 5)
     assert not progress.stream.consumer_exists
     assert "the loader is behind" in str(refused.value)
-    assert "billing load --until-idle" in str(refused.value)
+    assert "billing events load --until-idle" in str(refused.value)
 
 
 def test_the_close_waits_for_what_the_stream_held_at_its_start(

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import billing.cli.ingest
-import billing.cli.reference
-from billing.cli.app import app
+import billing_cli.ingest
+import billing_cli.reference
 from billing.errors import ImportRefusedError
-from billing.sample import parse_month, sample_events
+from billing_cli.app import app
+from producers.sample import parse_month, sample_events
 from tests.support.ingest import scalar
 
 
@@ -69,4 +69,4 @@ def test_a_refused_import_exits_with_the_reason(env: dict[str, str], tmp_path: P
     result = CliRunner().invoke(app, ["accounts", "import", str(bad)], env=env)
     assert isinstance(result.exception, ImportRefusedError)
     assert "missing currency" in str(result.exception)
-    assert billing.cli.ingest.DEFAULT_METRICS_PORT == 9464
+    assert billing_cli.ingest.DEFAULT_METRICS_PORT == 9464

@@ -17,9 +17,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from billing.sample import parse_month, sample_events
 from loader.metrics import LoaderMetrics
 from loader.service import Loader
+from producers.sample import parse_month, sample_events
 from tests.support.ingest import (
     consumer_info,
     loader_config,
@@ -32,7 +32,7 @@ from tests.support.ingest import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN_CLI = "from billing.cli import main; main()"
+RUN_CLI = "from billing_cli import main; main()"
 
 
 def test_published_events_land_once_with_every_field_intact(

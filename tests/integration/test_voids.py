@@ -15,11 +15,11 @@ import psycopg
 import pytest
 
 from billing.errors import PermissionRefusedError
-from billing.invoices import AlreadyVoidError, list_invoices, void_invoice
-from billing.transform import DbtFailedError
+from finance.invoices import AlreadyVoidError, list_invoices, void_invoice
 from tests.conftest import LoginFactory
 from tests.support.billing_data import Event, add_account, at, land_events
 from tests.support.dbt import DbtProject
+from warehouse.transform import DbtFailedError
 
 TENANT = uuid.UUID("a0000000-0000-4000-8000-00000000000a")
 OTHER = uuid.UUID("b0000000-0000-4000-8000-00000000000b")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from billing.transform import DbtResult, run_dbt_in_process
+from warehouse.transform import DbtResult, run_dbt_in_process
 
 
 @dataclass

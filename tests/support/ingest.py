@@ -12,9 +12,9 @@ import orjson
 import psycopg
 from nats.js.api import ConsumerInfo, StreamInfo
 
-from billing.publish import PublishReport, publish_payloads
 from billing.settings import CHARGE_STREAM, LOADER_CONSUMER
 from loader.service import AfterCommit, Loader, LoaderConfig, LoaderSummary
+from producers.publish import PublishReport, publish_payloads
 
 TENANT = "0b7c6f5e-1d2a-4e3b-8c9d-aa11bb22cc33"
 

@@ -15,8 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
 
-from billing.sample import DIRECTIONS, OPERATORS, TIERS, sample_tenant_id
 from invoice_renderer.model import Customer, Invoice, InvoiceLine
+from producers.sample import DIRECTIONS, OPERATORS, TIERS, sample_tenant_id
 
 _CENT = Decimal("0.01")
 _FEES = {"starter": Decimal("19.00"), "business": Decimal("49.00"), "enterprise": Decimal("490.00")}

@@ -5,8 +5,8 @@ once the loader has committed up to it (its high-water mark in raw.loader_checkp
 its durable consumer has nothing pending and nothing awaiting an ack. It waits for that,
 bounded (settings.close_wait_seconds), and refuses with a readable report otherwise.
 
-This module reads NATS and PostgreSQL only; it never imports the loader (it is its own
-process), so the CLI and the Dagster close can both use it.
+This module reads NATS and PostgreSQL only; it never imports the loader (its own process).
+The close's raw source asset uses it, and `billing close` before it starts the Dagster run.
 """
 
 from __future__ import annotations
@@ -91,9 +91,10 @@ class LoaderBehindError(BillingError):
         self.progress = progress
         super().__init__(
             f"the loader is behind, so the month cannot be closed yet: {progress.summary()}. "
-            f"Waited {progress.waited_seconds:.0f} s. Start the loader (`billing load "
-            "--until-idle`, or check the loader service and its BillingConsumerLagHigh alert), "
-            "then close again; BILLING_CLOSE_WAIT_SECONDS sets how long a close waits."
+            f"Waited {progress.waited_seconds:.0f} s. Start the loader "
+            "(`billing events load --until-idle`, or check the loader service and its "
+            "BillingConsumerLagHigh alert), then close again; BILLING_CLOSE_WAIT_SECONDS sets "
+            "how long a close waits."
         )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from billing.cli.app import app
+from billing_cli.app import app
 
 invoices_app = typer.Typer(
     help="Issued invoices: list, show, void, render their PDFs and publish their events.",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from billing import db, localservices
-from billing.cli.app import app, console
 from billing.settings import load_settings
+from billing_cli.app import app, console
 
 
 @app.command()

@@ -13,12 +13,13 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from billing import localservices, sample
-from billing.cli.app import app, console, error_console
+from billing import localservices
 from billing.errors import ConfigurationError, PublishError
-from billing.publish import DEFAULT_MAX_IN_FLIGHT, PublishReport, publish_payloads, read_lines
 from billing.settings import CHARGE_SUBJECT, load_settings
+from billing_cli.app import app, console, error_console
 from loader.service import Loader, LoaderConfig
+from producers import sample
+from producers.publish import DEFAULT_MAX_IN_FLIGHT, PublishReport, publish_payloads, read_lines
 
 DEFAULT_METRICS_PORT = 9464
 T = TypeVar("T")

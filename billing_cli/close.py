@@ -13,11 +13,11 @@ import typer
 from rich.table import Table
 
 from billing import localservices
-from billing.cli.app import EXIT_FAILED, EXIT_REFUSED, app, console, error_console
-from billing.close_precondition import LoaderBehindError, LoaderProgress, wait_for_loader
 from billing.db import connect, role_url
 from billing.roles import Role
 from billing.settings import PROJECT_ROOT, Settings, load_settings
+from billing_cli.app import EXIT_FAILED, EXIT_REFUSED, app, console, error_console
+from orchestration.loader_progress import LoaderBehindError, LoaderProgress, wait_for_loader
 
 if TYPE_CHECKING:
     from orchestration.closing import CloseOutcome

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from billing.cli.app import app, run_command
+from billing_cli.app import app, run_command
 
 __all__ = ["app", "main"]
 
@@ -16,7 +16,7 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Entry point of the `billing` script."""
     # Command modules register themselves on import.
-    from billing.cli import (
+    from billing_cli import (
         close,  # noqa: F401
         documents,  # noqa: F401
         ingest,  # noqa: F401

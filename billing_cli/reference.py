@@ -8,12 +8,14 @@ from typing import Annotated
 import psycopg
 import typer
 
-from billing import localservices, reference, sample
-from billing.cli.app import app, console
-from billing.cli.groups import sample_app
+from billing import localservices
 from billing.errors import ConfigurationError
-from billing.reference import ImportReport
 from billing.settings import load_settings
+from billing_cli.app import app, console
+from billing_cli.groups import sample_app
+from finance import reference
+from finance.reference import ImportReport
+from producers import sample
 
 accounts_app = typer.Typer(help="Tenant accounts (ref.accounts).", no_args_is_help=True)
 tiers_app = typer.Typer(help="Account tier history (ref.account_tiers).", no_args_is_help=True)

@@ -12,11 +12,11 @@ from psycopg import errors
 from rich.table import Table
 
 from billing import localservices
-from billing.cli.app import console
-from billing.cli.groups import invoices_app
 from billing.errors import BillingError, ServicesNotRunningError
-from billing.invoices import list_invoices, show_invoice, void_invoice
 from billing.settings import load_settings
+from billing_cli.app import console
+from billing_cli.groups import invoices_app
+from finance.invoices import list_invoices, show_invoice, void_invoice
 
 
 def caller_database_url() -> str:

@@ -15,9 +15,9 @@ from rich.progress import (
 )
 
 from billing import localservices
-from billing.cli.app import EXIT_FAILED, console, error_console
-from billing.cli.groups import invoices_app
 from billing.settings import load_settings
+from billing_cli.app import EXIT_FAILED, console, error_console
+from billing_cli.groups import invoices_app
 from invoice_renderer.publisher import publish_pending
 from invoice_renderer.render import default_workers, render_pending
 
