@@ -52,7 +52,7 @@ bench: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/close.py
 
 down: venv
-	$(BIN)/billing down
+	$(BIN)/billing services down
 
 clean: down
 	rm -rf .billing dbt_project/target dbt_project/logs

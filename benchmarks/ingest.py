@@ -126,6 +126,7 @@ class Bench:
                 sys.executable,
                 "-c",
                 "from billing_cli import main; main()",
+                "events",
                 "load",
                 "--metrics-port",
                 "0",

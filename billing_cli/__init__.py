@@ -1,28 +1,37 @@
-"""The `billing` command line: nouns then verbs, errors that say what to do next.
+"""The `billing` command line: the composition root, nouns then verbs.
 
-This package is the one place that wires the components together (ARCHITECTURE.md,
-dependency rule): each command module imports what it drives.
+The only package that imports every component (docs/architecture.md: why it is called
+billing_cli). One module per noun; commands parse, call a component and print. Failures
+become one line and an exit code in one place, `billing_cli.edge.run`.
 """
 
 from __future__ import annotations
 
 import sys
 
-from billing_cli.app import app, run_command
+from billing_cli.app import app
 
 __all__ = ["app", "main"]
 
 
-def main() -> None:
-    """Entry point of the `billing` script."""
-    # Command modules register themselves on import.
-    from billing_cli import (
-        close,  # noqa: F401
-        documents,  # noqa: F401
-        ingest,  # noqa: F401
-        invoices,  # noqa: F401
-        reference,  # noqa: F401
-        services,  # noqa: F401
+def load_commands() -> None:
+    """Import the command modules: each registers its noun on the app."""
+    from billing_cli import (  # noqa: F401
+        accounts,
+        close,
+        database,
+        events,
+        invoices,
+        sample,
+        services,
+        tiers,
+        ui,
     )
 
-    sys.exit(run_command(app))
+
+def main() -> None:
+    """Entry point of the `billing` script."""
+    from billing_cli.edge import run
+
+    load_commands()
+    sys.exit(run())

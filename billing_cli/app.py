@@ -1,48 +1,74 @@
-"""The typer application, the shared console and the one place errors become messages."""
+"""The typer application, its two consoles, the exit codes and the global options."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Annotated
+
 import typer
 from rich.console import Console
-
-from billing.errors import BillingError
+from rich.text import Text
 
 app = typer.Typer(
     name="billing",
-    help="Usage-based billing: land charge events, price them, close months, issue invoices.",
+    help=(
+        "Usage-based billing: land charge events, price them, close months, issue invoices. "
+        "Exit codes: 0 done, 1 failed (fix the cause and retry), 2 refused or wrong usage "
+        "(nothing was done: fix the command or its input)."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode="markdown",
 )
-console = Console()
-error_console = Console(stderr=True)
-
-EXIT_FAILED = 1
-EXIT_REFUSED = 2
+console = Console(highlight=False)
+error_console = Console(stderr=True, highlight=False)
 
 
-def run_command(application: typer.Typer) -> int:
-    """Run the CLI; a BillingError becomes a red message and exit code 1."""
-    try:
-        # Without standalone mode, click returns a command's `raise typer.Exit(code)` as the
-        # return value instead of raising it.
-        outcome = application(standalone_mode=False)
-    except BillingError as error:
-        error_console.print(f"[bold red]error:[/] {error}")
-        return EXIT_FAILED
-    except typer.Exit as done:
-        return int(done.exit_code)
-    except typer.Abort:
-        error_console.print("aborted")
-        return EXIT_FAILED
-    except Exception as error:
-        import click
+class ExitCode(IntEnum):
+    """What a script can rely on (docs/architecture.md)."""
 
-        # Usage errors: recent typer (0.29 here) raises its vendored click's exceptions.
-        if isinstance(error, click.ClickException | typer.TyperException) and hasattr(
-            error, "show"
-        ):
-            error.show()
-            return int(getattr(error, "exit_code", EXIT_REFUSED))
-        raise
-    return outcome if isinstance(outcome, int) else 0
+    OK = 0
+    FAILED = 1  # it went wrong while doing it: a server, the database, a bug
+    REFUSED = 2  # nothing was done: bad usage, a bad value or file, not allowed, not possible
+    INTERRUPTED = 130  # Ctrl-C
+
+
+EXIT_FAILED = ExitCode.FAILED
+EXIT_REFUSED = ExitCode.REFUSED
+
+
+@dataclass
+class GlobalOptions:
+    """Options of `billing` itself (before the noun)."""
+
+    debug: bool = False
+
+
+options = GlobalOptions()
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="Print the traceback of an unexpected error (also BILLING_DEBUG=1).",
+        ),
+    ] = False,
+) -> None:
+    options.debug = debug
+
+
+def print_error(message: str, *, label: str = "error") -> None:
+    """One line on stderr, never re-wrapped: 'error: what happened; what to do'."""
+    error_console.print(
+        Text.assemble((f"{label}: ", "bold red"), message), soft_wrap=True, highlight=False
+    )
+
+
+def print_note(message: str) -> None:
+    """One informational line on stderr (deprecations, hints)."""
+    error_console.print(Text(message, style="yellow"), soft_wrap=True, highlight=False)

@@ -1,48 +1,49 @@
-"""`billing up | down | status | migrate`: the embedded local services and the schema."""
+"""`billing services up | down | status`: the embedded PostgreSQL and NATS under .billing/."""
 
 from __future__ import annotations
 
+import typer
+
 from billing import db, localservices
-from billing.settings import load_settings
 from billing_cli.app import app, console
+from billing_cli.options import settings
+
+services_app = typer.Typer(
+    help="The embedded PostgreSQL and NATS (JetStream) for local use: up, down, status.",
+    no_args_is_help=True,
+)
+app.add_typer(services_app, name="services")
 
 
-@app.command()
+@services_app.command("up")
 def up() -> None:
-    """Start embedded PostgreSQL and NATS (JetStream) under .billing/ and migrate the schema."""
-    settings = load_settings()
-    if settings.database_url and settings.nats_url:
+    """Start embedded PostgreSQL and NATS under .billing/ and migrate the schema.
+
+    With BILLING_DATABASE_URL and BILLING_NATS_URL set, uses those servers instead (and
+    migrates the database).
+    """
+    current = settings()
+    if current.database_url and current.nats_url:
         console.print("BILLING_DATABASE_URL and BILLING_NATS_URL are set: using those servers.")
     else:
-        state = localservices.start(settings.state_dir)
+        state = localservices.start(current.state_dir)
         console.print(f"PostgreSQL  {state.database_url}")
         console.print(f"NATS        {state.nats_url}")
-    endpoints = localservices.resolve_endpoints(settings)
-    applied = db.migrate(endpoints.database_url)
+    applied = db.migrate(localservices.resolve_database_url(current))
     console.print(f"migrations  {', '.join(applied) if applied else 'up to date'}")
 
 
-@app.command()
+@services_app.command("down")
 def down() -> None:
-    """Stop the embedded services (data stays under .billing/)."""
-    settings = load_settings()
-    if localservices.stop(settings.state_dir):
+    """Stop the embedded services (the data stays under .billing/)."""
+    if localservices.stop(settings().state_dir):
         console.print("embedded PostgreSQL and NATS stopped")
     else:
         console.print("no embedded services were running")
 
 
-@app.command()
+@services_app.command("status")
 def status() -> None:
-    """Show where the database and NATS are."""
-    settings = load_settings()
-    for name, state in localservices.status(settings.state_dir).items():
+    """Where the database and NATS are, and whether they run."""
+    for name, state in localservices.status(settings().state_dir).items():
         console.print(f"{name:<10} {state}")
-
-
-@app.command()
-def migrate() -> None:
-    """Apply pending database migrations (idempotent)."""
-    endpoints = localservices.resolve_endpoints(load_settings())
-    applied = db.migrate(endpoints.database_url)
-    console.print(f"migrations  {', '.join(applied) if applied else 'up to date'}")

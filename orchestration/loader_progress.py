@@ -102,18 +102,26 @@ class StreamUnavailableError(BillingError):
     """NATS could not be asked where the stream is: the close cannot check its precondition."""
 
 
+async def _quiet(error: Exception) -> None:
+    del error
+
+
 async def _read_stream_state(nats_url: str) -> StreamState:
     try:
         client = await nats.connect(
             nats_url,
             connect_timeout=_NATS_TIMEOUT_SECONDS,
             allow_reconnect=False,
-            max_reconnect_attempts=0,
+            # Two attempts, half a second apart (nats-py reads 0 as "retry forever").
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.5,
+            error_cb=_quiet,  # the failure is reported once, below, without a traceback
         )
     except (OSError, NatsError, TimeoutError) as error:
         raise StreamUnavailableError(
             f"cannot reach NATS at {nats_url} to check that the loader caught up "
-            f"({type(error).__name__}: {error}): start it (`billing up`) or set BILLING_NATS_URL"
+            f"({type(error).__name__}: {error}): start it (`billing services up`) or set "
+            "BILLING_NATS_URL"
         ) from None
     try:
         jetstream = client.jetstream(timeout=_NATS_TIMEOUT_SECONDS)

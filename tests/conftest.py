@@ -1,6 +1,6 @@
 """Shared fixtures: real embedded PostgreSQL and NATS, one set per test worker.
 
-The servers come from the same code as `billing up` (billing.localservices). Set
+The servers come from the same code as `billing services up` (billing.localservices). Set
 BILLING_TEST_DATABASE_URL / BILLING_TEST_NATS_URL to run the suite against other servers.
 Every test that needs a database gets its own, created from a migrated template in ~0.1 s.
 """

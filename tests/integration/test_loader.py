@@ -232,7 +232,17 @@ def test_sigterm_finishes_the_batch_in_hand_and_exits_zero(
         "BILLING_STATE_DIR": str(tmp_path),
     }
     loader = subprocess.Popen(
-        [sys.executable, "-c", RUN_CLI, "load", "--metrics-port", "0", "--batch-size", "500"],
+        [
+            sys.executable,
+            "-c",
+            RUN_CLI,
+            "events",
+            "load",
+            "--metrics-port",
+            "0",
+            "--batch-size",
+            "500",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
