@@ -15,6 +15,7 @@ import pytest
 from billing.settings import CHARGE_STREAM, CHARGE_SUBJECT, LOADER_CONSUMER
 from billing.streams import ensure_streams
 from orchestration.loader_progress import LoaderBehindError, LoaderProgress, wait_for_loader
+from tests.support.coverage import subprocess_environment
 
 
 def publish(nats_url: str, count: int) -> None:
@@ -124,6 +125,7 @@ def test_billing_close_refuses_with_a_report_when_the_loader_is_behind(
         [str(Path(sys.prefix) / "bin" / "billing"), "close", "--month", "2026-10"],
         env={
             **os.environ,
+            **subprocess_environment(),
             "COLUMNS": "200",
             "BILLING_DATABASE_URL": database_url,
             "BILLING_NATS_URL": nats_url,

@@ -20,6 +20,7 @@ import pytest
 from loader.metrics import LoaderMetrics
 from loader.service import Loader
 from producers.sample import parse_month, sample_events
+from tests.support.coverage import subprocess_environment
 from tests.support.ingest import (
     consumer_info,
     loader_config,
@@ -226,11 +227,15 @@ def test_sigterm_finishes_the_batch_in_hand_and_exits_zero(
 ) -> None:
     events = list(sample_events(parse_month("2026-10"), 30_000, 20, duplicate_rate=0))
     publish(nats_url, events)
-    env = os.environ | {
-        "BILLING_DATABASE_URL": database_url,
-        "BILLING_NATS_URL": nats_url,
-        "BILLING_STATE_DIR": str(tmp_path),
-    }
+    env = (
+        os.environ
+        | subprocess_environment()
+        | {
+            "BILLING_DATABASE_URL": database_url,
+            "BILLING_NATS_URL": nats_url,
+            "BILLING_STATE_DIR": str(tmp_path),
+        }
+    )
     loader = subprocess.Popen(
         [
             sys.executable,

@@ -24,6 +24,7 @@ from orchestration.definitions import build_definitions
 from orchestration.defs.resources import BillingResource
 from orchestration.defs.schedules import CLOSE_JOB_NAME
 from tests.support.billing_data import Event, add_account, at, land_events
+from tests.support.coverage import subprocess_environment
 
 PERIOD = "2026-10"
 TENANT_A = uuid.UUID("a0000000-0000-4000-8000-00000000000a")
@@ -60,7 +61,7 @@ def billing_cli(*arguments: str, **environment: str) -> subprocess.CompletedProc
     """Run the `billing` command of this virtual environment."""
     return subprocess.run(
         [str(Path(sys.prefix) / "bin" / "billing"), *arguments],
-        env={**os.environ, "COLUMNS": "200", **environment},
+        env={**os.environ, **subprocess_environment(), "COLUMNS": "200", **environment},
         capture_output=True,
         text=True,
         check=False,

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.coverage import subprocess_environment
+
 BILLING = str(Path(sys.prefix) / "bin" / "billing")
 
 
@@ -19,7 +21,7 @@ def billing(
     }
     return subprocess.run(
         [BILLING, *arguments],
-        env={**inherited, "COLUMNS": str(columns), **environment},
+        env={**inherited, **subprocess_environment(), "COLUMNS": str(columns), **environment},
         capture_output=True,
         text=True,
         check=False,
