@@ -22,8 +22,10 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="markdown",
 )
-console = Console(highlight=False)
-error_console = Console(stderr=True, highlight=False)
+# soft_wrap: a line is never cut into two by the CLI (a URL, a path, an invoice number stays
+# whole in a pipe); the terminal wraps it for the eye. Tables still fit the width.
+console = Console(highlight=False, soft_wrap=True)
+error_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class ExitCode(IntEnum):

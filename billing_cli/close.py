@@ -15,7 +15,8 @@ from billing.issued import CurrencyTotal
 from billing.money import format_amount
 from billing.roles import Role
 from billing.settings import Settings, load_settings
-from billing_cli.app import EXIT_FAILED, EXIT_REFUSED, app, console, error_console
+from billing_cli import output
+from billing_cli.app import EXIT_FAILED, EXIT_REFUSED, app, console, error_console, print_error
 from billing_cli.options import Month
 from finance.invoices import period_totals
 
@@ -59,7 +60,7 @@ def _wait_for_loader(settings: Settings, endpoints: localservices.Endpoints) -> 
             )
         except LoaderBehindError as behind:
             error_console.print(_loader_table(behind.progress))
-            error_console.print(f"[bold red]refused:[/] {behind}")
+            print_error(str(behind), label="refused")
             raise typer.Exit(EXIT_REFUSED) from None
     console.print(f"loader caught up: {progress.summary()}")
 
@@ -77,7 +78,7 @@ def _print_success(outcome: CloseOutcome, totals: list[CurrencyTotal]) -> None:
             f"[bold]{outcome.period} was closed already:[/] nothing new to issue "
             f"({issued.get('invoices_of_period', 0)} invoice(s) of the period stand)"
         )
-    table = Table(title=f"{outcome.period}: issued, not void", min_width=40)
+    table = output.table(f"{outcome.period}: issued, not void")
     for column in ("currency", "invoices", "total"):
         table.add_column(column, justify="right" if column != "currency" else "left")
     for total in totals:
@@ -168,8 +169,9 @@ def close(
         return
     _print_refusal(outcome)
     verdict = "refused" if outcome.refused else "failed"
-    error_console.print(
-        f"[bold red]close of {month} {verdict}:[/] nothing was issued unless listed above. "
-        f"Fix the causes and run `billing close --month {month}` again (see {RUNBOOK})."
+    print_error(
+        f"nothing was issued unless listed above. Fix the causes and run "
+        f"`billing close --month {month}` again (see {RUNBOOK}).",
+        label=f"close of {month} {verdict}",
     )
     raise typer.Exit(EXIT_REFUSED if outcome.refused else EXIT_FAILED)

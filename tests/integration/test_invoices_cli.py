@@ -11,6 +11,7 @@ import io
 import json
 import subprocess
 from decimal import Decimal
+from pathlib import Path
 
 import psycopg
 
@@ -130,3 +131,81 @@ def test_show_refuses_what_is_not_an_invoice(database_url: str) -> None:
     malformed = invoices(database_url, "show", "42")
     assert malformed.returncode == 2
     assert "'42' is not an invoice number: use INV-YYYYMM-NNNNNN" in one_line(malformed.stderr)
+
+
+def test_render_and_publish_through_the_cli(
+    database_url: str, nats_url: str, tmp_path: Path
+) -> None:
+    invoices_issued = [sample_invoice(seq, usage_lines=2, late_lines=0) for seq in (1, 2)]
+    with psycopg.connect(database_url) as conn:
+        for invoice in invoices_issued:
+            insert_issued(conn, invoice)
+    env = {
+        "BILLING_DATABASE_URL": database_url,
+        "BILLING_NATS_URL": nats_url,
+        "BILLING_STATE_DIR": str(tmp_path / "state"),
+        "BILLING_DOCUMENTS_URI": (tmp_path / "documents").as_uri(),
+    }
+
+    rendered = billing("invoices", "render", "--month", "2026-10", "--workers", "1", **env)
+    assert rendered.returncode == 0, rendered.stderr
+    assert rendered.stdout.startswith(
+        "2 document(s) recorded (2 stored, 0 found already stored), 2 event(s) queued"
+    )
+    assert sorted(p.name for p in (tmp_path / "documents").rglob("*.pdf")) == [
+        f"{invoice.invoice_number}.pdf" for invoice in invoices_issued
+    ]
+    again = billing("invoices", "render", **env)
+    assert again.stdout.strip() == (
+        "nothing to render: every issued invoice and void has its document"
+    )
+
+    published = billing("invoices", "publish", **env)
+    assert published.returncode == 0, published.stderr
+    assert published.stdout.strip() == (
+        "2 event(s) published: 2 sent (0 dropped by JetStream as duplicates), 0 already in "
+        "the stream from an interrupted run"
+    )
+    assert billing("invoices", "publish", **env).stdout.strip() == (
+        "nothing to publish: the outbox is empty"
+    )
+
+
+def test_a_render_that_cannot_store_fails_with_one_line(database_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(database_url) as conn:
+        insert_issued(conn, sample_invoice(1, usage_lines=1, late_lines=0))
+    done = billing(
+        "invoices",
+        "render",
+        BILLING_DATABASE_URL=database_url,
+        BILLING_STATE_DIR=str(tmp_path),
+        BILLING_DOCUMENTS_URI="s3://billing-documents/invoices",  # no KMS key configured
+    )
+    assert done.returncode == 2
+    assert "BILLING_S3_KMS_KEY_ID is not set" in one_line(done.stderr)
+
+
+def test_show_on_a_narrow_terminal_and_a_void_without_replacement(
+    database_url: str, login: LoginFactory
+) -> None:
+    invoice = sample_invoice(2, usage_lines=4, late_lines=1)
+    with psycopg.connect(database_url) as conn:
+        insert_issued(conn, invoice)
+    finance = login("billing_finance")
+    voided = invoices(
+        finance, "void", invoice.invoice_number, "--reason", "duplicate", "--no-replacement"
+    )
+    assert voided.returncode == 0, voided.stderr
+    assert "No replacement will be issued." in voided.stdout
+
+    narrow = billing(
+        "invoices", "show", invoice.invoice_number, columns=50, BILLING_DATABASE_URL=database_url
+    )
+    assert narrow.returncode == 0, narrow.stderr
+    words = set(narrow.stdout.split())
+    for line in invoice.lines:
+        if line.rule_id:
+            assert f"{line.rule_id})" in words, line.rule_id  # whole, even on 50 columns
+    assert "× 490.00 = 490.00" in narrow.stdout  # one block per line: quantity × price
+    assert "void      " in narrow.stdout
+    assert "(replacement none): duplicate" in narrow.stdout

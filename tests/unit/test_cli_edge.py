@@ -27,7 +27,7 @@ def command(
 
     @app.command("boom", hidden=True)
     def boom() -> None:
-        raise raised[0]
+        raise raised[-1]
 
     yield raised.append
     app.registered_commands.pop()
@@ -54,7 +54,7 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_goes_to_the_log(
     logged = log.read_text()
     assert "billing boom" in logged
     assert "Traceback (most recent call last)" in logged
-    assert "raise raised[0]" in logged
+    assert "raise raised[-1]" in logged
 
 
 @pytest.mark.parametrize("how", ["--debug", "BILLING_DEBUG"])
@@ -138,3 +138,52 @@ def test_old_spellings_become_the_new_ones_with_a_note(capsys: pytest.CaptureFix
         "note: `billing publish-sample` is deprecated and goes away in the next release; use "
         "`billing events publish-sample`",
     ]
+
+
+def test_an_exit_code_raised_by_a_command_is_kept(
+    command: Callable[[BaseException], None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import typer
+
+    command(typer.Exit(3))
+    assert run(["boom"]) == 3
+    command(typer.BadParameter("--workers must be a number"))
+    assert run(["boom"]) == ExitCode.REFUSED
+    command(typer.TyperException("typer refused it"))  # no click context: the top help
+    assert run(["boom"]) == ExitCode.FAILED
+    assert lines(capsys.readouterr().err) == [
+        "usage: Invalid value: --workers must be a number (see `billing boom --help`)",
+        "usage: typer refused it (see `billing --help`)",
+    ]
+
+
+def test_with_invalid_settings_the_log_goes_to_the_project_state_folder(
+    command: Callable[[BaseException], None],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    import billing_cli.edge
+
+    monkeypatch.setattr(billing_cli.edge, "PROJECT_ROOT", tmp_path / "project")
+    monkeypatch.setenv("BILLING_DEBUG", "not-a-boolean")  # settings cannot load: no debug
+    command(ValueError("odd"))
+    assert run(["boom"]) == ExitCode.FAILED
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"the traceback is in {tmp_path / 'project' / '.billing' / 'logs'}" in err
+
+
+def test_a_log_that_cannot_be_written_is_said_so(
+    command: Callable[[BaseException], None],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("BILLING_STATE_DIR", str(not_a_folder))
+    command(ValueError("odd"))
+    assert run(["boom"]) == ExitCode.FAILED
+    [line] = lines(capsys.readouterr().err)
+    assert "its traceback could not be written to a log (run with --debug to see it)" in line
