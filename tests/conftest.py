@@ -193,3 +193,9 @@ def login(database_url: str) -> Iterator[LoginFactory]:
     factory = LoginFactory(database_url)
     yield factory
     factory.drop_all()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The property tests first: they are the longest (minutes), and with `-n 2` a long test
+    scheduled last keeps one worker busy after the other has finished everything else."""
+    items.sort(key=lambda item: 0 if "tests/property/" in item.nodeid else 1)
