@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MONTH ?= 2026-10
+# The Python packages of the service (pyproject.toml lists the same for setuptools and mypy).
+PACKAGES := billing billing_cli finance producers warehouse loader orchestration invoice_renderer expectations
 
 .PHONY: help venv demo test lint sqllint typecheck imports security unit bench clean down
 
@@ -23,8 +25,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lint: venv
-	$(BIN)/ruff check billing loader orchestration invoice_renderer expectations tests benchmarks
-	$(BIN)/ruff format --check billing loader orchestration invoice_renderer expectations tests benchmarks
+	$(BIN)/ruff check $(PACKAGES) tests benchmarks scripts
+	$(BIN)/ruff format --check $(PACKAGES) tests benchmarks scripts
 
 # The dbt project's SQL (config: dbt_project/.sqlfluff; jinja templater, no database).
 sqllint: venv
@@ -37,10 +39,14 @@ imports: venv
 	$(BIN)/lint-imports
 
 security: venv
-	$(BIN)/bandit --quiet --severity-level high --recursive billing loader orchestration invoice_renderer expectations
+	$(BIN)/bandit --quiet --severity-level high --recursive $(PACKAGES)
 
+# Coverage includes the processes the tests start (the billing command, the loader, workers):
+# pyproject.toml [tool.coverage.run]; the thresholds are [tool.coverage-gate].
 test: lint sqllint typecheck imports security
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 tests
+	rm -rf .coverage-data && mkdir -p .coverage-data
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --cov --cov-report= tests
+	$(BIN)/python scripts/coverage_gate.py
 
 unit: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/unit tests/contract
@@ -54,7 +60,7 @@ bench: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/close.py
 
 down: venv
-	$(BIN)/billing down
+	$(BIN)/billing services down
 
 clean: down
 	rm -rf .billing dbt_project/target dbt_project/logs

@@ -44,8 +44,8 @@ from rich.console import Console
 from rich.table import Table
 
 from billing import db, localservices
-from billing.sample import CURRENCIES, OPERATORS, TIERS, sample_tenant_id
-from billing.transform import run_dbt
+from producers.sample import CURRENCIES, OPERATORS, TIERS, sample_tenant_id
+from warehouse.transform import run_dbt
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"

@@ -36,10 +36,10 @@ from rich.console import Console
 from rich.table import Table
 
 from billing import db, localservices
-from billing.publish import Publisher
 from billing.raw import CHARGE_COLUMNS
-from billing.sample import parse_month, sample_events
 from billing.settings import CHARGE_STREAM, LOADER_CONSUMER
+from producers.publish import Publisher
+from producers.sample import parse_month, sample_events
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -125,7 +125,8 @@ class Bench:
             [
                 sys.executable,
                 "-c",
-                "from billing.cli import main; main()",
+                "from billing_cli import main; main()",
+                "events",
                 "load",
                 "--metrics-port",
                 "0",

@@ -10,13 +10,21 @@ from importlib import resources
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg
-from psycopg import sql
+from psycopg import errors, sql
 
+from billing.errors import (
+    BillingError,
+    DatabaseUnavailableError,
+    PermissionRefusedError,
+    SchemaNotMigratedError,
+)
 from billing.locks import Lock, advisory_lock
 from billing.roles import Role
 from billing.settings import Settings
 
 GROUP_ROLES = tuple(Role)
+# libpq waits forever for a host that does not answer; a command should not.
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,9 @@ def migrate(database_url: str) -> list[str]:
     applied: list[str] = []
     # The lock serializes concurrent migrators (two test workers, two deploys).
     with (
-        psycopg.connect(database_url, autocommit=True) as conn,
+        psycopg.connect(
+            database_url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
+        ) as conn,
         advisory_lock(conn, Lock.MIGRATIONS, wait_seconds=None),
     ):
         conn.execute("create schema if not exists meta")
@@ -97,7 +107,9 @@ def connect(
     database_url: str, *, role: str | None = None, autocommit: bool = False
 ) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     """A connection that has switched to `role` (SET ROLE) when one is given."""
-    with psycopg.connect(database_url, autocommit=autocommit) as conn:
+    with psycopg.connect(
+        database_url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_SECONDS
+    ) as conn:
         if role is not None:
             conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
             if not autocommit:
@@ -122,3 +134,53 @@ def url_host_options(database_url: str) -> dict[str, str]:
         "password": query.get("password") or parts.password or "",
         "dbname": query.get("dbname") or parts.path.lstrip("/") or "postgres",
     }
+
+
+def _connection_failure(message: str) -> BillingError:
+    # libpq: 'connection failed: connection to server at "h", port 5432 failed: REASON'
+    where, _, reason = message.rpartition(" failed: ")
+    where = where.split("connection to ", 1)[-1] or "the configured server"
+    reason = reason.replace("FATAL:", "").strip() or message
+    lowered = reason.lower()
+    if "password" in lowered or "authentication" in lowered:
+        return DatabaseUnavailableError(
+            f"PostgreSQL ({where}) refused the login: {reason}; check the user and password "
+            "in BILLING_DATABASE_URL"
+        )
+    if "does not exist" in lowered:
+        return DatabaseUnavailableError(
+            f"PostgreSQL ({where}): {reason}; fix BILLING_DATABASE_URL (a new database also "
+            "needs `billing db migrate`)"
+        )
+    return DatabaseUnavailableError(
+        f"cannot connect to PostgreSQL ({where}): {reason}; start it (`billing services up`) "
+        "or fix BILLING_DATABASE_URL"
+    )
+
+
+def explain_database_error(error: psycopg.Error) -> BillingError | None:
+    """The one-line BillingError a user can act on for a database failure, if it is one.
+
+    Used at the edges (the CLI): an unreachable server or a refused login, a database that
+    was never migrated, a permission the login lacks. None for anything else (a bug).
+    """
+    if isinstance(error, errors.InvalidSchemaName | errors.UndefinedTable):
+        what = error.diag.message_primary or str(error).strip()
+        return SchemaNotMigratedError(
+            f"the database is not migrated ({what}): run `billing db migrate`, then try again"
+        )
+    if isinstance(error, errors.InsufficientPrivilege):
+        what = error.diag.message_primary or str(error).strip()
+        return PermissionRefusedError(
+            f"the database refused this login: {what}; connect with a login that has the "
+            "right (BILLING_DATABASE_URL)"
+        )
+    if isinstance(error, psycopg.OperationalError):
+        lines = str(error).strip().splitlines()
+        first = lines[0].strip() if lines else type(error).__name__
+        if first.startswith(("connection failed", "connection is bad")) or " failed: " in first:
+            return _connection_failure(first)
+        return DatabaseUnavailableError(
+            f"PostgreSQL failed during the command: {first}; check the server and try again"
+        )
+    return None

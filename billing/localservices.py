@@ -238,24 +238,54 @@ def status(state_dir: Path) -> dict[str, str]:
     }
 
 
-def resolve_endpoints(settings: Settings) -> Endpoints:
-    """Configured URLs win; otherwise the embedded services started by `billing up`."""
-    state = read_state(settings.state_dir)
-    database_url = settings.database_url or (state.database_url if state else None)
-    nats_url = settings.nats_url or (
-        state.nats_url if state is not None and _pid_alive(state.nats_pid) else None
+def _not_running(variables: str) -> str:
+    verb = "are" if " and " in variables else "is"
+    return (
+        f"{variables} {verb} not set and the embedded services are not running: run "
+        f"`billing services up` first (or set {variables})"
     )
+
+
+def _database_url(settings: Settings, state: LocalServicesState | None) -> str | None:
+    return settings.database_url or (state.database_url if state else None)
+
+
+def _nats_url(settings: Settings, state: LocalServicesState | None) -> str | None:
+    if settings.nats_url:
+        return settings.nats_url
+    return state.nats_url if state is not None and _pid_alive(state.nats_pid) else None
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """BILLING_DATABASE_URL, else the embedded PostgreSQL of `billing services up`."""
+    url = _database_url(settings, read_state(settings.state_dir))
+    if url is None:
+        variable = "BILLING_DATABASE_URL"
+        raise ServicesNotRunningError(_not_running(variable))
+    return url
+
+
+def resolve_nats_url(settings: Settings) -> str:
+    """BILLING_NATS_URL, else the embedded NATS server of `billing services up`."""
+    url = _nats_url(settings, read_state(settings.state_dir))
+    if url is None:
+        variable = "BILLING_NATS_URL"
+        raise ServicesNotRunningError(_not_running(variable))
+    return url
+
+
+def resolve_endpoints(settings: Settings) -> Endpoints:
+    """Both URLs, for what needs both (the loader, the close): configured URLs win."""
+    state = read_state(settings.state_dir)
+    database_url, nats_url = _database_url(settings, state), _nats_url(settings, state)
     if database_url is None or nats_url is None:
-        missing = [
+        missing = " and ".join(
             name
             for name, value in (
                 ("BILLING_DATABASE_URL", database_url),
                 ("BILLING_NATS_URL", nats_url),
             )
             if value is None
-        ]
-        raise ServicesNotRunningError(
-            f"{' and '.join(missing)} not set and no embedded services are running: "
-            "run `billing up` first (or set the variables to real servers)"
         )
+        raise ServicesNotRunningError(_not_running(missing))
     return Endpoints(database_url=database_url, nats_url=nats_url)

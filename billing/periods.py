@@ -7,12 +7,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from billing.errors import BillingError
+from billing.errors import RefusedError
 
 _LABEL = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 
 
-class InvalidPeriodError(BillingError, ValueError):
+class InvalidPeriodError(RefusedError, ValueError):
     """Text that is not a month in the form YYYY-MM."""
 
 

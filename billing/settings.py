@@ -1,6 +1,6 @@
 """Settings from BILLING_* environment variables, typed and validated once.
 
-Local defaults need nothing installed: no URL means the embedded services of `billing up`.
+Local defaults need nothing installed: no URL means the embedded services of `billing services up`.
 A bad value (a number that is not one, a port out of range) is refused by `load_settings()`
 with one line naming the variable, never a traceback.
 """
@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     issuer_address: str = Issuer.address
     issuer_vat_id: str = Issuer.vat_id
     issuer_email: str = Issuer.email
+    # The CLI shows the traceback of an unexpected error (as `billing --debug`).
+    debug: bool = False
 
     @field_validator("state_dir")
     @classmethod

@@ -7,16 +7,16 @@ The public API, for the CLI and the orchestration assets:
   void notice; each invoice document's billing.invoice.generated.v1 event goes into the
   outbox in the same transaction. Returns a `RenderReport`.
 - `publish_pending(settings, database_url, nats_url)`: send the outbox's unpublished events
-  to stream BILLING_INVOICES, exactly once per invoice. Returns a `PublishReport`.
+  to stream BILLING_INVOICES, exactly once per invoice. Returns a `OutboxPublishReport`.
 
 See docs/invoices.md.
 """
 
-from invoice_renderer.publisher import PublishReport, publish_pending
+from invoice_renderer.publisher import OutboxPublishReport, publish_pending
 from invoice_renderer.render import RenderFailure, RenderReport, default_workers, render_pending
 
 __all__ = [
-    "PublishReport",
+    "OutboxPublishReport",
     "RenderFailure",
     "RenderReport",
     "default_workers",

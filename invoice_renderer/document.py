@@ -9,9 +9,10 @@ from pathlib import Path
 
 import jinja2
 
+from billing.issued import InvoiceLine, IssuedInvoice
 from billing.settings import Issuer
 from invoice_renderer import formatting
-from invoice_renderer.model import DocumentJob, DocumentKind, Invoice, InvoiceLine
+from invoice_renderer.model import DocumentJob, DocumentKind
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -44,7 +45,7 @@ class VoidView:
     replacement: str
 
 
-def _line_view(line: InvoiceLine) -> LineView:
+def _line_view(line: InvoiceLine, currency: str) -> LineView:
     if line.line_type == "subscription":
         days = formatting.quantity(line.quantity)
         detail = f"Monthly fee {formatting.unit_price(line.unit_price)}"
@@ -55,14 +56,14 @@ def _line_view(line: InvoiceLine) -> LineView:
             detail=detail,
             quantity=f"{days} days",
             unit_price=formatting.unit_price(line.unit_price),
-            amount=formatting.amount(line.amount),
+            amount=formatting.amount(line.amount, currency),
         )
     return LineView(
         description=line.description,
         detail="",
         quantity=formatting.quantity(line.quantity),
         unit_price=formatting.unit_price(line.unit_price),
-        amount=formatting.amount(line.amount),
+        amount=formatting.amount(line.amount, currency),
     )
 
 
@@ -78,13 +79,16 @@ def _group_title(line: InvoiceLine) -> str:
     return f"Late usage from {formatting.period_name(line.usage_period)}"
 
 
-def line_groups(invoice: Invoice) -> tuple[GroupView, ...]:
+def line_groups(invoice: IssuedInvoice) -> tuple[GroupView, ...]:
     """Lines grouped as subscription, usage, then late usage by original month, in line order."""
     groups: dict[tuple[int, str], list[InvoiceLine]] = {}
     for line in sorted(invoice.lines, key=lambda line: (_group_key(line), line.line_number)):
         groups.setdefault(_group_key(line), []).append(line)
     return tuple(
-        GroupView(title=_group_title(lines[0]), lines=tuple(_line_view(line) for line in lines))
+        GroupView(
+            title=_group_title(lines[0]),
+            lines=tuple(_line_view(line, invoice.currency) for line in lines),
+        )
         for lines in groups.values()
     )
 
@@ -121,8 +125,8 @@ def context(job: DocumentJob, issuer: Issuer) -> dict[str, object]:
         "currency": invoice.currency,
         "replaces": invoice.replaces_invoice_number,
         "groups": line_groups(invoice),
-        "subtotal": formatting.amount(invoice.subtotal),
-        "total": formatting.amount(invoice.total),
+        "subtotal": formatting.amount(invoice.subtotal, invoice.currency),
+        "total": formatting.amount(invoice.total, invoice.currency),
         "line_count": invoice.line_count,
         "void": void,
         # Fixed document dates (not "now") keep the PDF bytes the same for the same input.

@@ -7,8 +7,9 @@ from typing import Any
 from uuid import UUID
 
 from billing.contracts import INVOICE_GENERATED_V1, check_invoice_generated
+from billing.issued import IssuedInvoice
 from invoice_renderer.formatting import cents
-from invoice_renderer.model import Invoice, StoredDocument
+from invoice_renderer.model import StoredDocument
 
 
 def _instant(moment: datetime) -> str:
@@ -16,7 +17,7 @@ def _instant(moment: datetime) -> str:
 
 
 def invoice_generated(
-    invoice: Invoice, stored: StoredDocument, event_id: UUID, occurred_at: datetime
+    invoice: IssuedInvoice, stored: StoredDocument, event_id: UUID, occurred_at: datetime
 ) -> dict[str, Any]:
     """The event payload, checked against the contract schema (raises ContractViolation)."""
     event: dict[str, Any] = {
@@ -27,8 +28,8 @@ def invoice_generated(
         "tenant_id": str(invoice.tenant_id),
         "period": invoice.period,
         "currency": invoice.currency,
-        "subtotal": cents(invoice.subtotal),
-        "total": cents(invoice.total),
+        "subtotal": cents(invoice.subtotal, invoice.currency),
+        "total": cents(invoice.total, invoice.currency),
         "line_count": invoice.line_count,
         "document_uri": stored.uri,
         "document_sha256": stored.sha256,

@@ -2,7 +2,8 @@
 
 Decisions (docs/invoices.md): amounts show exactly the two places stored, with thousands
 separators; unit prices keep every stored decimal up to six (at least two); currencies are
-shown by ISO code, which is unambiguous where "$" is not.
+shown by ISO code, which is unambiguous where "$" is not. Numbers are formatted by
+billing.money, as everywhere else.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from billing import money as money_format
 from billing.periods import Period
 
 MONTHS = (
@@ -27,35 +29,25 @@ MONTHS = (
     "December",
 )
 
-_CENT = Decimal("0.01")
 
-
-def _places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-
-
-def amount(value: Decimal) -> str:
-    """A money amount with two places and thousands separators: Decimal('1234.5') -> '1,234.50'.
-
-    Amounts are stored with two places; a value with more is shown in full, never rounded here.
-    """
-    return f"{value:,.{max(2, _places(value))}f}"
+def amount(value: Decimal, currency: str | None = None) -> str:
+    """A money amount with thousands separators: Decimal('1234.5') -> '1,234.50' (billing.money)."""
+    return money_format.format_amount(value, currency)
 
 
 def money(value: Decimal, currency: str) -> str:
-    """An amount with its ISO currency code: 'EUR 1,234.50'."""
-    return f"{currency} {amount(value)}"
+    """An amount with its ISO currency code before it, as on the document: 'EUR 1,234.50'."""
+    return f"{currency} {amount(value, currency)}"
 
 
 def unit_price(value: Decimal) -> str:
-    """A unit price with at least two and up to six places, as stored: '0.0123', '49.00'."""
-    return f"{value:,.{max(2, _places(value))}f}"
+    """A unit price with every stored decimal, at least two: '0.0123', '49.00'."""
+    return money_format.format_unit_price(value)
 
 
 def quantity(value: Decimal) -> str:
     """A quantity without trailing zeros, with thousands separators: '12,345', '2.5'."""
-    return f"{value:,.{_places(value)}f}"
+    return money_format.format_quantity(value)
 
 
 def period_name(period: str) -> str:
@@ -73,6 +65,6 @@ def short_date(value: date) -> str:
     return f"{value.day} {MONTHS[value.month - 1][:3]} {value.year}"
 
 
-def cents(value: Decimal) -> str:
-    """A decimal string with exactly two places and no separators, for events: '1234.50'."""
-    return str(value.quantize(_CENT))
+def cents(value: Decimal, currency: str | None = None) -> str:
+    """A decimal string with exactly the currency's places, no separators, for events: '1234.50'."""
+    return money_format.exact_amount(value, currency)

@@ -1,12 +1,11 @@
-"""What the renderer reads and produces: issued invoices, their lines, voids, documents."""
+"""What the renderer produces: documents of issued invoices (read through billing.issued)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
-from uuid import UUID
+
+from billing.issued import IssuedInvoice, Void
 
 
 class DocumentKind(StrEnum):
@@ -17,68 +16,16 @@ class DocumentKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class Customer:
-    """The billed account, from ref.accounts."""
-
-    tenant_id: UUID
-    name: str
-    billing_email: str
-
-
-@dataclass(frozen=True)
-class InvoiceLine:
-    """One row of billing.issued_invoice_lines."""
-
-    line_number: int
-    line_type: str
-    description: str
-    usage_period: str
-    operator_id: str | None
-    direction: str | None
-    account_tier: str
-    rule_id: str | None
-    fee_id: str | None
-    quantity: Decimal
-    unit_price: Decimal
-    amount: Decimal
-    service_start: date | None
-    service_end: date | None
-    period_days: int | None
-
-
-@dataclass(frozen=True)
-class Void:
-    """Why and when Finance voided an invoice (billing.invoice_voids)."""
-
-    reason: str
-    replacement: str
-    voided_at: datetime
-
-
-@dataclass(frozen=True)
-class Invoice:
-    """One issued invoice with its lines and its customer, as issued (never changed)."""
-
-    invoice_number: str
-    period: str
-    tenant_id: UUID
-    currency: str
-    subtotal: Decimal
-    total: Decimal
-    line_count: int
-    issued_at: datetime
-    replaces_invoice_number: str | None
-    customer: Customer
-    lines: tuple[InvoiceLine, ...]
-
-
-@dataclass(frozen=True)
 class DocumentJob:
     """One document to render: an invoice, or the void notice of a voided invoice."""
 
-    invoice: Invoice
+    invoice: IssuedInvoice
     kind: DocumentKind
-    void: Void | None = None
+
+    @property
+    def void(self) -> Void | None:
+        """The void a void notice announces (the invoice's own); None for an invoice document."""
+        return self.invoice.void if self.kind is DocumentKind.VOID_NOTICE else None
 
     @property
     def key(self) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from billing.contracts import ContractViolation, check_invoice_generated
-from billing.errors import BillingError
+from billing.errors import BillingError, NatsUnavailableError
 from billing.locks import Lock, advisory_lock
 from billing.settings import INVOICE_STREAM, INVOICE_SUBJECT, Settings
 from billing.streams import ensure_streams
@@ -38,13 +38,9 @@ class OutboxContractError(BillingError):
     """An outbox row's payload does not satisfy billing.invoice.generated.v1."""
 
 
-class NatsUnavailableError(BillingError):
-    """NATS could not be reached; the outbox keeps the events for the next run."""
-
-
 @dataclass
-class PublishReport:
-    """What a publish run did."""
+class OutboxPublishReport:
+    """What a run publishing the outbox (invoice events) did."""
 
     pending: int = 0
     published: int = 0
@@ -134,11 +130,13 @@ async def _message_ids_since(jetstream: Any, since: datetime) -> set[str]:
         await subscription.unsubscribe()
 
 
-async def _publish(settings: Settings, conn: records.Connection, nats_url: str) -> PublishReport:
+async def _publish(
+    settings: Settings, conn: records.Connection, nats_url: str
+) -> OutboxPublishReport:
     import nats
     from nats.errors import NoServersError
 
-    report = PublishReport()
+    report = OutboxPublishReport()
     rows = _unpublished(conn)
     report.pending = len(rows)
     if not rows:
@@ -155,8 +153,9 @@ async def _publish(settings: Settings, conn: records.Connection, nats_url: str) 
     except (NoServersError, OSError) as error:
         raise NatsUnavailableError(
             f"cannot reach NATS at {nats_url} ({error}); {len(rows)} invoice event(s) stay in "
-            "the outbox: start NATS (billing up) and run `billing invoices publish` again"
-        ) from error
+            "the outbox: start NATS (`billing services up`) and run `billing invoices publish` "
+            "again"
+        ) from None
     try:
         jetstream = client.jetstream()
         # Both streams, in billing.streams' order: a legacy BILLING on `billing.>` must be
@@ -198,7 +197,7 @@ async def _publish(settings: Settings, conn: records.Connection, nats_url: str) 
     return report
 
 
-def publish_pending(settings: Settings, database_url: str, nats_url: str) -> PublishReport:
+def publish_pending(settings: Settings, database_url: str, nats_url: str) -> OutboxPublishReport:
     """Send every unpublished billing.invoice.generated.v1 event of the outbox, once."""
     with (
         records.renderer_connection(settings, database_url) as conn,

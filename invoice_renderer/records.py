@@ -10,28 +10,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from billing import db
+from billing import db, issued
 from billing.errors import BillingError
 from billing.roles import Role
 from billing.settings import INVOICE_SUBJECT, Settings
 from invoice_renderer.events import invoice_generated
-from invoice_renderer.model import (
-    Customer,
-    DocumentJob,
-    DocumentKind,
-    Invoice,
-    InvoiceLine,
-    StoredDocument,
-    Void,
-)
+from invoice_renderer.model import DocumentJob, DocumentKind, StoredDocument
 
 Connection = psycopg.Connection[Any]
 
@@ -89,86 +79,17 @@ def pending_documents(conn: Connection, period: str | None = None) -> list[Pendi
 
 def load_jobs(conn: Connection, pending: Sequence[PendingDocument]) -> list[DocumentJob]:
     """The invoices (with lines, customer and void) behind `pending`, in the same order."""
-    numbers = sorted({item.invoice_number for item in pending})
-    with conn.cursor(row_factory=dict_row) as cursor:
-        invoice_rows = cursor.execute(
-            """
-            select invoices.*, accounts.name as customer_name, accounts.billing_email
-            from billing.issued_invoices as invoices
-            inner join ref.accounts as accounts on accounts.tenant_id = invoices.tenant_id
-            where invoices.invoice_number = any(%s)
-            """,
-            (numbers,),
-        ).fetchall()
-        line_rows = cursor.execute(
-            """
-            select * from billing.issued_invoice_lines
-            where invoice_number = any(%s)
-            order by invoice_number, line_number
-            """,
-            (numbers,),
-        ).fetchall()
-        void_rows = cursor.execute(
-            "select * from billing.invoice_voids where invoice_number = any(%s)", (numbers,)
-        ).fetchall()
+    invoices = issued.load_issued(conn, (item.invoice_number for item in pending))
     conn.commit()
-    lines: dict[str, list[InvoiceLine]] = {}
-    for row in line_rows:
-        lines.setdefault(row["invoice_number"], []).append(
-            InvoiceLine(
-                line_number=row["line_number"],
-                line_type=row["line_type"],
-                description=row["description"],
-                usage_period=row["usage_period"],
-                operator_id=row["operator_id"],
-                direction=row["direction"],
-                account_tier=row["account_tier"],
-                rule_id=row["rule_id"],
-                fee_id=row["fee_id"],
-                quantity=Decimal(row["quantity"]),
-                unit_price=row["unit_price"],
-                amount=row["amount"],
-                service_start=row["service_start"],
-                service_end=row["service_end"],
-                period_days=row["period_days"],
-            )
-        )
-    invoices = {
-        row["invoice_number"]: Invoice(
-            invoice_number=row["invoice_number"],
-            period=row["period"],
-            tenant_id=row["tenant_id"],
-            currency=row["currency"].strip(),
-            subtotal=row["subtotal"],
-            total=row["total"],
-            line_count=row["line_count"],
-            issued_at=row["issued_at"],
-            replaces_invoice_number=row["replaces_invoice_number"],
-            customer=Customer(
-                tenant_id=row["tenant_id"],
-                name=row["customer_name"],
-                billing_email=row["billing_email"],
-            ),
-            lines=tuple(lines.get(row["invoice_number"], ())),
-        )
-        for row in invoice_rows
-    }
-    voids = {
-        row["invoice_number"]: Void(
-            reason=row["reason"], replacement=row["replacement"], voided_at=row["voided_at"]
-        )
-        for row in void_rows
-    }
     jobs = []
     for item in pending:
         invoice = invoices.get(item.invoice_number)
-        if invoice is None:
+        if invoice is None or invoice.customer is None:
             raise MissingAccountError(
                 f"{item.invoice_number} has no account in ref.accounts: import the account "
                 "(billing accounts import) and render again"
             )
-        void = voids.get(item.invoice_number) if item.kind is DocumentKind.VOID_NOTICE else None
-        jobs.append(DocumentJob(invoice, item.kind, void))
+        jobs.append(DocumentJob(invoice, item.kind))
     return jobs
 
 

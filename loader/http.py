@@ -10,14 +10,18 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 from collections.abc import Callable
 from typing import Final
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from loader.errors import MetricsAddressError
+
 log = logging.getLogger(__name__)
 
 _REQUEST_TIMEOUT_SECONDS: Final = 5.0
+MAX_PORT: Final = 65_535
 _STATUS_TEXT: Final = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Unavailable"}
 
 ReadinessCheck = Callable[[], dict[str, bool]]
@@ -32,8 +36,22 @@ class HealthServer:
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> int:
-        """Listen on host:port (port 0: any free port); returns the port."""
-        self._server = await asyncio.start_server(self._handle, host, port)
+        """Listen on host:port (port 0: any free port); returns the port.
+
+        MetricsAddressError when the port is out of range or the address cannot be bound.
+        """
+        if not 0 <= port <= MAX_PORT:
+            raise MetricsAddressError(
+                f"metrics port {port} is out of range: use 0 (any free port) to {MAX_PORT}"
+            )
+        try:
+            self._server = await asyncio.start_server(self._handle, host, port)
+        except OSError as error:
+            reason = os.strerror(error.errno) if error.errno else str(error)
+            raise MetricsAddressError(
+                f"cannot serve metrics on {host}:{port} ({reason}): choose another "
+                "--metrics-host (an address of this machine) or --metrics-port"
+            ) from None
         bound: int = self._server.sockets[0].getsockname()[1]
         return bound
 

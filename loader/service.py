@@ -66,6 +66,9 @@ class LoaderConfig:
     http_host: str = "127.0.0.1"
     http_port: int | None = None
     handle_signals: bool = False
+    # The first connection to NATS is bounded (a wrong URL must not hang the process);
+    # once connected, the loader reconnects for as long as it takes.
+    connect_timeout_seconds: float = 10.0
 
     @classmethod
     def from_settings(
@@ -121,6 +124,7 @@ class Loader:
         self._db_ok = False
         self._last_db_ok = 0.0
         self._push_bound = False
+        self._nats_connected = False
         self.started = asyncio.Event()
 
     def stop(self) -> None:
@@ -147,39 +151,30 @@ class Loader:
         config = self.config
         tasks: list[asyncio.Task[None]] = []
         http: HealthServer | None = None
+        if config.http_port is not None:
+            # First: a bad address or a busy port refuses the start before any connection.
+            http = HealthServer(self.metrics.registry, self.readiness)
+            self.http_port = await http.start(config.http_host, config.http_port)
         try:
-            self._sink = await Sink.open(
-                config.database_url, config.database_role, config.consumer, config.stream
-            )
-        except psycopg.OperationalError as error:
-            raise LoaderRefusedError(
-                f"cannot connect to PostgreSQL: {error}; check BILLING_DATABASE_URL "
-                "(or run `billing up`)"
-            ) from error
-        self._mark_db_ok()
-        try:
+            try:
+                self._sink = await Sink.open(
+                    config.database_url, config.database_role, config.consumer, config.stream
+                )
+            except psycopg.OperationalError as error:
+                raise LoaderRefusedError(
+                    f"cannot connect to PostgreSQL: {_first_line(error)}; check "
+                    "BILLING_DATABASE_URL (or run `billing services up`)"
+                ) from None
+            self._mark_db_ok()
             self._high_water = await self._sink.checkpoint()
             self.metrics.high_water.set(self._high_water)
-            self._nc = DeliveryClient()
-            try:
-                await self._nc.connect(
-                    config.nats_url,
-                    name=f"billing-loader:{config.consumer}",
-                    error_cb=self._on_nats_error,
-                    max_reconnect_attempts=-1,
-                    reconnect_time_wait=1,
-                    allow_reconnect=True,
-                )
-            except (nats.errors.NoServersError, OSError, TimeoutError) as error:
-                raise LoaderRefusedError(
-                    f"cannot connect to NATS at {config.nats_url}: {error}; check "
-                    "BILLING_NATS_URL (or run `billing up`)"
-                ) from error
-            js = self._nc.jetstream()
+            client = await self._connect_nats()
+            self._nc = client
+            js = client.jetstream()
             await ensure_streams(js, config.duplicate_window_seconds)
             await self._check_stream(js)
             self._consumer = ChargeConsumer(
-                self._nc,
+                client,
                 ConsumerSettings(
                     stream=config.stream,
                     name=config.consumer,
@@ -192,9 +187,7 @@ class Loader:
             )
             self.summary.outcome.append(await self._consumer.bind(self._high_water))
             self._push_bound = True
-            if config.http_port is not None:
-                http = HealthServer(self.metrics.registry, self.readiness)
-                self.http_port = await http.start(config.http_host, config.http_port)
+            if http is not None:
                 log.info("metrics and health on http://%s:%d", config.http_host, self.http_port)
             tasks.append(asyncio.create_task(self._refresh_lag()))
             with self._signals():
@@ -209,6 +202,36 @@ class Loader:
             self.summary.seconds = time.monotonic() - started
             self.summary.high_water = self._high_water
         return self.summary
+
+    async def _connect_nats(self) -> DeliveryClient:
+        """Connect, giving up after connect_timeout_seconds (then reconnect forever)."""
+        config = self.config
+        client = DeliveryClient()
+        try:
+            await asyncio.wait_for(
+                client.connect(
+                    config.nats_url,
+                    name=f"billing-loader:{config.consumer}",
+                    error_cb=self._on_nats_error,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=1,
+                    allow_reconnect=True,
+                    connect_timeout=max(1, min(2, int(config.connect_timeout_seconds))),
+                ),
+                timeout=config.connect_timeout_seconds,
+            )
+        except (nats.errors.Error, OSError, TimeoutError) as error:
+            reason = str(error) or type(error).__name__
+            if isinstance(error, TimeoutError):
+                reason = f"no answer in {config.connect_timeout_seconds:g} s"
+            with contextlib.suppress(Exception):
+                await client.close()
+            raise LoaderRefusedError(
+                f"cannot connect to NATS at {config.nats_url} ({reason}); check "
+                "BILLING_NATS_URL (or run `billing services up`)"
+            ) from None
+        self._nats_connected = True
+        return client
 
     async def _loop(self) -> None:
         consumer = self._consumer
@@ -412,8 +435,10 @@ class Loader:
             consumer.note_drop()
         elif isinstance(error, nats.js.errors.ConsumerSequenceMismatchError) and consumer:
             consumer.request_resync(f"heartbeat reports a missed delivery: {error}")
-        else:
+        elif self._nats_connected:
             log.warning("NATS: %s", error)
+        else:  # the first connection is still being tried: its outcome is reported once
+            log.debug("NATS (connecting): %s", error)
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
@@ -440,6 +465,11 @@ class Loader:
         if self._sink is not None:
             with contextlib.suppress(psycopg.Error):
                 await self._sink.close()
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def run_loader(config: LoaderConfig, *, after_commit: AfterCommit | None = None) -> LoaderSummary:

@@ -18,31 +18,24 @@ command -v billing >/dev/null || BILLING=("$ROOT/.venv/bin/billing")
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "1/7 embedded PostgreSQL and NATS, schema"
-"${BILLING[@]}" up
+"${BILLING[@]}" services up
 
 step "2/7 sample accounts and tiers ($TENANTS tenants)"
 "${BILLING[@]}" accounts import samples/accounts.csv
 "${BILLING[@]}" tiers import samples/account_tiers.csv
 
 step "3/7 $EVENTS sample charge events for $MONTH, published to stream BILLING"
-"${BILLING[@]}" publish-sample --month "$MONTH" --events "$EVENTS" --tenants "$TENANTS"
+"${BILLING[@]}" events publish-sample --month "$MONTH" --events "$EVENTS" --tenants "$TENANTS"
 
 step "4/7 the loader lands them (until idle)"
-"${BILLING[@]}" load --until-idle --metrics-port 0
+"${BILLING[@]}" events load --until-idle --metrics-port 0
 
 step "5/7 close $MONTH through Dagster: checks, issue, PDFs, events"
 "${BILLING[@]}" close --month "$MONTH"
 
 step "6/7 the invoices of $MONTH"
 "${BILLING[@]}" invoices list --month "$MONTH"
-FIRST="$("$ROOT/.venv/bin/python" - "$MONTH" <<'PY'
-import sys
-from billing.cli.invoices import caller_database_url
-from billing.invoices import list_invoices
-invoices = list_invoices(caller_database_url(), sys.argv[1])
-print(invoices[0].invoice_number if invoices else "")
-PY
-)"
+FIRST="$("${BILLING[@]}" invoices list --month "$MONTH" --format csv | awk -F, 'NR == 2 { print $1 }')"
 if [[ -n "$FIRST" ]]; then
     "${BILLING[@]}" invoices show "$FIRST"
 fi

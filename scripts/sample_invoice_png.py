@@ -8,6 +8,7 @@ dependency of pdfplumber, in the dev extra) to turn the PDF page into pixels.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,8 +17,9 @@ sys.path.insert(0, str(ROOT))
 
 import pypdfium2  # noqa: E402
 
+from billing.issued import Void  # noqa: E402
 from billing.settings import load_settings  # noqa: E402
-from invoice_renderer.model import DocumentJob, DocumentKind, Void  # noqa: E402
+from invoice_renderer.model import DocumentJob, DocumentKind  # noqa: E402
 from invoice_renderer.pdf import PdfRenderer  # noqa: E402
 from tests.support.issued_invoices import sample_invoice  # noqa: E402
 
@@ -27,9 +29,16 @@ def main() -> None:
     invoice = sample_invoice(42, usage_lines=16, late_lines=2)
     job = (
         DocumentJob(
-            invoice,
+            replace(
+                invoice,
+                void=Void(
+                    "Wrong price catalogue applied",
+                    "required",
+                    datetime(2026, 11, 5, tzinfo=UTC),
+                    "finance.lead",
+                ),
+            ),
             DocumentKind.VOID_NOTICE,
-            Void("Wrong price catalogue applied", "required", datetime(2026, 11, 5, tzinfo=UTC)),
         )
         if void
         else DocumentJob(invoice, DocumentKind.INVOICE)

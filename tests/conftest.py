@@ -1,6 +1,6 @@
 """Shared fixtures: real embedded PostgreSQL and NATS, one set per test worker.
 
-The servers come from the same code as `billing up` (billing.localservices). Set
+The servers come from the same code as `billing services up` (billing.localservices). Set
 BILLING_TEST_DATABASE_URL / BILLING_TEST_NATS_URL to run the suite against other servers.
 Every test that needs a database gets its own, created from a migrated template in ~0.1 s.
 """
@@ -193,3 +193,9 @@ def login(database_url: str) -> Iterator[LoginFactory]:
     factory = LoginFactory(database_url)
     yield factory
     factory.drop_all()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The property tests first: they are the longest (minutes), and with `-n 2` a long test
+    scheduled last keeps one worker busy after the other has finished everything else."""
+    items.sort(key=lambda item: 0 if "tests/property/" in item.nodeid else 1)

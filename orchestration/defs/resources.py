@@ -12,7 +12,7 @@ from billing.settings import Settings, load_settings
 class BillingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Where the billing data lives: overrides of the settings only. Unset fields come from
     the environment (BILLING_*) and, for the URLs, from the embedded services that
-    `billing up` started; per-run choices are run config (dg.Config) of their step."""
+    `billing services up` started; per-run choices are run config (dg.Config) of their step."""
 
     database_url: str | None = None
     nats_url: str | None = None

@@ -14,9 +14,9 @@ import psycopg
 import pytest
 
 from billing.contracts import INVOICE_GENERATED_V1, reference_validator
+from billing.issued import IssuedInvoice
 from billing.settings import INVOICE_STREAM, INVOICE_SUBJECT, Settings
 from invoice_renderer import publish_pending, render_pending
-from invoice_renderer.model import Invoice
 from invoice_renderer.publisher import NatsUnavailableError
 from tests.support.issued_invoices import insert_issued, sample_invoice
 
@@ -31,7 +31,7 @@ def settings_for(tmp_path: Path, database_url: str, nats_url: str, window: float
     )
 
 
-def issue(database_url: str, count: int) -> list[Invoice]:
+def issue(database_url: str, count: int) -> list[IssuedInvoice]:
     invoices = [sample_invoice(seq, usage_lines=1, late_lines=0) for seq in range(1, count + 1)]
     with psycopg.connect(database_url) as conn:
         for invoice in invoices:
@@ -73,7 +73,7 @@ def unpublished(database_url: str) -> int:
     return int(row[0]) if row else -1
 
 
-def assert_one_valid_event_per_invoice(nats_url: str, invoices: list[Invoice]) -> None:
+def assert_one_valid_event_per_invoice(nats_url: str, invoices: list[IssuedInvoice]) -> None:
     messages = stream_messages(nats_url)
     assert sorted(msg_id for msg_id, _ in messages) == [i.invoice_number for i in invoices]
     validator = reference_validator(INVOICE_GENERATED_V1)

@@ -12,9 +12,10 @@ import nats
 import psycopg
 import pytest
 
-from billing.close_precondition import LoaderBehindError, LoaderProgress, wait_for_loader
 from billing.settings import CHARGE_STREAM, CHARGE_SUBJECT, LOADER_CONSUMER
 from billing.streams import ensure_streams
+from orchestration.loader_progress import LoaderBehindError, LoaderProgress, wait_for_loader
+from tests.support.coverage import subprocess_environment
 
 
 def publish(nats_url: str, count: int) -> None:
@@ -79,7 +80,7 @@ def test_messages_no_loader_landed_refuse_the_close_after_the_wait(
     assert (progress.target_sequence, progress.high_water_mark, progress.behind_by) == (5, 0, 5)
     assert not progress.stream.consumer_exists
     assert "the loader is behind" in str(refused.value)
-    assert "billing load --until-idle" in str(refused.value)
+    assert "billing events load --until-idle" in str(refused.value)
 
 
 def test_the_close_waits_for_what_the_stream_held_at_its_start(
@@ -124,6 +125,7 @@ def test_billing_close_refuses_with_a_report_when_the_loader_is_behind(
         [str(Path(sys.prefix) / "bin" / "billing"), "close", "--month", "2026-10"],
         env={
             **os.environ,
+            **subprocess_environment(),
             "COLUMNS": "200",
             "BILLING_DATABASE_URL": database_url,
             "BILLING_NATS_URL": nats_url,

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from billing.localservices import free_port
+from tests.support.coverage import subprocess_environment
 
 STARTUP_SECONDS = 120
 QUERY = "{ assetNodes { assetKey { path } groupName } }"
@@ -32,7 +33,7 @@ def test_billing_ui_serves_the_asset_graph(tmp_path: Path) -> None:
     port = free_port()
     process = subprocess.Popen(
         [str(Path(sys.prefix) / "bin" / "billing"), "ui", "--port", str(port)],
-        env={**os.environ, "BILLING_STATE_DIR": str(tmp_path)},
+        env={**os.environ, **subprocess_environment(), "BILLING_STATE_DIR": str(tmp_path)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

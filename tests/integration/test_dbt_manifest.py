@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from dagster_dbt import DbtProject
 
-from billing.transform import DBT_PROJECT_DIR, DbtFailedError
 from orchestration.defs.dbt.project import MANIFEST_TARGET, prepare_manifest, project_fingerprint
+from warehouse.transform import DBT_PROJECT_DIR, DbtFailedError
 
 
 def copy_of_the_project(tmp_path: Path) -> DbtProject:

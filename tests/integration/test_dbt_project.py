@@ -10,9 +10,9 @@ from pathlib import Path
 import orjson
 import psycopg
 
-from billing.reference import import_accounts, import_tiers
-from billing.sample import sample_events
 from billing.settings import PROJECT_ROOT
+from finance.reference import import_accounts, import_tiers
+from producers.sample import sample_events
 from tests.support.billing_data import Event, land_events
 from tests.support.dbt import DbtProject
 

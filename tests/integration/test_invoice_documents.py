@@ -19,9 +19,10 @@ import pypdf
 import pytest
 
 from billing.contracts import INVOICE_GENERATED_V1, reference_validator
+from billing.issued import IssuedInvoice, Void
 from billing.settings import Settings, load_settings
 from invoice_renderer import formatting, render_pending
-from invoice_renderer.model import DocumentJob, DocumentKind, Invoice, Void
+from invoice_renderer.model import DocumentJob, DocumentKind
 from invoice_renderer.pdf import PdfRenderer
 from invoice_renderer.storage import FileStore
 from tests.support.issued_invoices import insert_issued, insert_void, sample_invoice
@@ -37,7 +38,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     )
 
 
-def issue(database_url: str, *invoices: Invoice) -> None:
+def issue(database_url: str, *invoices: IssuedInvoice) -> None:
     with psycopg.connect(database_url) as conn:
         for invoice in invoices:
             insert_issued(conn, invoice)
@@ -264,10 +265,10 @@ def test_the_trimmed_user_agent_stylesheet_changes_no_pixel() -> None:
 
     invoice = sample_invoice(9, usage_lines=3, late_lines=1, replaces="INV-202610-000002")
     renderer = PdfRenderer(load_settings().issuer)
-    void = Void("Wrong catalogue", "required", datetime(2026, 11, 5, tzinfo=UTC))
+    void = Void("Wrong catalogue", "required", datetime(2026, 11, 5, tzinfo=UTC), "finance")
     for job in (
         DocumentJob(invoice, DocumentKind.INVOICE),
-        DocumentJob(invoice, DocumentKind.VOID_NOTICE, void),
+        DocumentJob(dataclasses.replace(invoice, void=void), DocumentKind.VOID_NOTICE),
     ):
         ours = pypdfium2.PdfDocument(renderer.render(job))
         full = pypdfium2.PdfDocument(renderer.render(job, full_user_agent=True))

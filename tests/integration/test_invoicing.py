@@ -14,9 +14,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from billing.transform import DbtFailedError
 from tests.support.billing_data import Event, add_account, add_tier, at, land_events
 from tests.support.dbt import DbtProject
+from warehouse.transform import DbtFailedError
 
 TENANT_A = uuid.UUID("a0000000-0000-4000-8000-00000000000a")
 TENANT_B = uuid.UUID("b0000000-0000-4000-8000-00000000000b")

@@ -17,9 +17,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from billing.sample import parse_month, sample_events
 from loader.metrics import LoaderMetrics
 from loader.service import Loader
+from producers.sample import parse_month, sample_events
+from tests.support.coverage import subprocess_environment
 from tests.support.ingest import (
     consumer_info,
     loader_config,
@@ -32,7 +33,7 @@ from tests.support.ingest import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN_CLI = "from billing.cli import main; main()"
+RUN_CLI = "from billing_cli import main; main()"
 
 
 def test_published_events_land_once_with_every_field_intact(
@@ -226,13 +227,27 @@ def test_sigterm_finishes_the_batch_in_hand_and_exits_zero(
 ) -> None:
     events = list(sample_events(parse_month("2026-10"), 30_000, 20, duplicate_rate=0))
     publish(nats_url, events)
-    env = os.environ | {
-        "BILLING_DATABASE_URL": database_url,
-        "BILLING_NATS_URL": nats_url,
-        "BILLING_STATE_DIR": str(tmp_path),
-    }
+    env = (
+        os.environ
+        | subprocess_environment()
+        | {
+            "BILLING_DATABASE_URL": database_url,
+            "BILLING_NATS_URL": nats_url,
+            "BILLING_STATE_DIR": str(tmp_path),
+        }
+    )
     loader = subprocess.Popen(
-        [sys.executable, "-c", RUN_CLI, "load", "--metrics-port", "0", "--batch-size", "500"],
+        [
+            sys.executable,
+            "-c",
+            RUN_CLI,
+            "events",
+            "load",
+            "--metrics-port",
+            "0",
+            "--batch-size",
+            "500",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

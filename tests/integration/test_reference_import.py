@@ -8,8 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from billing.errors import ImportRefusedError
-from billing.reference import import_accounts, import_tiers
+from finance.reference import ImportRefusedError, import_accounts, import_tiers
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 HEADER = "tenant_id,name,currency,billing_email,activated_on,deactivated_on\n"

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from billing.invoices import void_invoice
+from finance.invoices import void_invoice
 from tests.conftest import LoginFactory
 from tests.support.billing_data import Event, add_account, at, land_events
 from tests.support.dbt import DbtProject

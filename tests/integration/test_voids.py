@@ -15,11 +15,12 @@ import psycopg
 import pytest
 
 from billing.errors import PermissionRefusedError
-from billing.invoices import AlreadyVoidError, list_invoices, void_invoice
-from billing.transform import DbtFailedError
+from billing.periods import Period
+from finance.invoices import AlreadyVoidError, list_invoices, void_invoice
 from tests.conftest import LoginFactory
 from tests.support.billing_data import Event, add_account, at, land_events
 from tests.support.dbt import DbtProject
+from warehouse.transform import DbtFailedError
 
 TENANT = uuid.UUID("a0000000-0000-4000-8000-00000000000a")
 OTHER = uuid.UUID("b0000000-0000-4000-8000-00000000000b")
@@ -55,7 +56,9 @@ def test_finance_voids_and_the_re_close_issues_a_corrected_replacement(
         finance, "INV-202610-000001", reason="sfr_fr price was wrong", replacement_required=True
     )
     assert voided.voided_by == finance.split("//")[1].split("@")[0]
-    assert [(i.invoice_number, i.status) for i in list_invoices(database_url, "2026-10")] == [
+    assert [
+        (i.invoice_number, i.status) for i in list_invoices(database_url, Period(2026, 10))
+    ] == [
         ("INV-202610-000001", "void"),
         ("INV-202610-000002", "issued"),
     ]
@@ -109,11 +112,11 @@ def test_finance_voids_and_the_re_close_issues_a_corrected_replacement(
     ) == [(3,)]
     # Re-closing again is a no-op; November can close now.
     closed_october.close("2026-10")
-    assert len(list_invoices(database_url, "2026-10")) == 3
+    assert len(list_invoices(database_url, Period(2026, 10))) == 3
     closed_october.close("2026-11")
-    assert {i.tenant_id for i in list_invoices(database_url, "2026-11")} == {
-        str(TENANT),
-        str(OTHER),
+    assert {i.tenant_id for i in list_invoices(database_url, Period(2026, 11))} == {
+        TENANT,
+        OTHER,
     }
     assert rows(
         database_url,
@@ -132,7 +135,7 @@ def test_a_void_without_replacement_issues_nothing_and_its_usage_comes_back_as_l
         replacement_required=False,
     )
     closed_october.close("2026-10")
-    assert len(list_invoices(database_url, "2026-10")) == 2
+    assert len(list_invoices(database_url, Period(2026, 10))) == 2
     closed_october.close("2026-11")
     late = rows(
         database_url,

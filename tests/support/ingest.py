@@ -12,9 +12,9 @@ import orjson
 import psycopg
 from nats.js.api import ConsumerInfo, StreamInfo
 
-from billing.publish import PublishReport, publish_payloads
 from billing.settings import CHARGE_STREAM, LOADER_CONSUMER
 from loader.service import AfterCommit, Loader, LoaderConfig, LoaderSummary
+from producers.publish import ChargePublishReport, publish_payloads
 
 TENANT = "0b7c6f5e-1d2a-4e3b-8c9d-aa11bb22cc33"
 
@@ -38,7 +38,7 @@ def run_loader(config: LoaderConfig, after_commit: AfterCommit | None = None) ->
     return asyncio.run(Loader(config, after_commit=after_commit).run())
 
 
-def publish(nats_url: str, payloads: Iterable[bytes], **options: Any) -> PublishReport:
+def publish(nats_url: str, payloads: Iterable[bytes], **options: Any) -> ChargePublishReport:
     """Publish payloads to the charge subject; the report of the server's acks."""
     return asyncio.run(publish_payloads(nats_url, list(payloads), **options))
 

@@ -15,8 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
 
-from billing.sample import DIRECTIONS, OPERATORS, TIERS, sample_tenant_id
-from invoice_renderer.model import Customer, Invoice, InvoiceLine
+from billing.issued import Customer, InvoiceLine, IssuedInvoice
+from producers.sample import DIRECTIONS, OPERATORS, TIERS, sample_tenant_id
 
 _CENT = Decimal("0.01")
 _FEES = {"starter": Decimal("19.00"), "business": Decimal("49.00"), "enterprise": Decimal("490.00")}
@@ -54,7 +54,7 @@ def sample_invoice(
     seed: int | None = None,
     replaces: str | None = None,
     tenant_index: int | None = None,
-) -> Invoice:
+) -> IssuedInvoice:
     """A made-up issued invoice: one subscription line, usage lines, late usage lines."""
     rng = random.Random(seed if seed is not None else seq)
     tenant_id = sample_tenant_id(seq if tenant_index is None else tenant_index)
@@ -121,7 +121,7 @@ def sample_invoice(
             )
     subtotal = sum((line.amount for line in lines), Decimal("0.00"))
     issued_at = datetime(year + (month == 12), month % 12 + 1, 1, 3, 4, 59, tzinfo=UTC)
-    return Invoice(
+    return IssuedInvoice(
         invoice_number=invoice_number(period, seq),
         period=period,
         tenant_id=tenant_id,
@@ -140,7 +140,7 @@ def sample_invoice(
     )
 
 
-def insert_issued(conn: psycopg.Connection[tuple[object, ...]], invoice: Invoice) -> None:
+def insert_issued(conn: psycopg.Connection[tuple[object, ...]], invoice: IssuedInvoice) -> None:
     """Append an invoice to the issued tables (and upsert its account), as the close does."""
     customer = invoice.customer
     conn.execute(
@@ -206,7 +206,7 @@ def insert_issued(conn: psycopg.Connection[tuple[object, ...]], invoice: Invoice
 
 def insert_void(
     conn: psycopg.Connection[tuple[object, ...]],
-    invoice: Invoice,
+    invoice: IssuedInvoice,
     reason: str = "Wrong price catalogue applied",
     replacement: str = "required",
 ) -> None:

@@ -10,13 +10,13 @@ import dagster as dg
 import pytest
 
 from billing.periods import InvalidPeriodError
-from billing.transform import DBT_PROJECT_DIR
 from orchestration.definitions import defs as load_defs
 from orchestration.defs.close.assets import ISSUED_INVOICES
 from orchestration.defs.close.schedules import CLOSE_JOB_NAME, CLOSE_SCHEDULE_NAME
 from orchestration.defs.documents.assets import INVOICE_DOCUMENTS, INVOICE_EVENTS
 from orchestration.defs.partitions import PeriodNotClosableError, partition_key_of
 from orchestration.defs.raw.assets import RAW_EVENTS
+from warehouse.transform import DBT_PROJECT_DIR
 
 INVOICE_DRAFTS = dg.AssetKey(["billing", "invoice_drafts"])
 

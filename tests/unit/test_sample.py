@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 
 from billing.contracts import check_charge_event
-from billing.sample import (
+from producers.sample import (
     ACTIVATED_17TH,
     DEACTIVATED_20TH,
     OPERATORS,

@@ -13,13 +13,13 @@ from dagster_dbt import DbtCliResource, get_asset_key_for_model
 
 from billing import db
 from billing.roles import Role
-from billing.transform import period_vars
 from orchestration.defs.close.resources import CloseLock
 from orchestration.defs.dbt.project import billing_dbt_project, invocation_target
 from orchestration.defs.dbt.resources import dbt_profile
 from orchestration.defs.partitions import MONTHLY, ONE_MONTH_PER_RUN, period_of
 from orchestration.defs.resources import BillingResource
 from orchestration.refusals import Refusal, refusal_metadata
+from warehouse.transform import period_vars
 
 # [schema, name], as dagster-dbt names the models (billing/invoice_drafts, ...).
 ISSUED_INVOICES = dg.AssetKey(["billing", "issued_invoices"])

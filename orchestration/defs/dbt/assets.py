@@ -14,7 +14,6 @@ import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from billing.roles import Role
-from billing.transform import period_vars
 from orchestration.defs.close.resources import CloseLock
 from orchestration.defs.dbt.blockers import with_blockers
 from orchestration.defs.dbt.project import (
@@ -29,6 +28,7 @@ from orchestration.defs.dbt.translator import TRANSLATOR
 from orchestration.defs.partitions import MONTHLY, ONE_MONTH_PER_RUN, period_of
 from orchestration.defs.resources import BillingResource
 from orchestration.refusals import Refusal, refusal_metadata
+from warehouse.transform import period_vars
 
 CLOSE_BLOCKERS_MODEL = "close_blockers"
 BUILD_ARGUMENTS = ("build", "--exclude-resource-type", "unit_test")

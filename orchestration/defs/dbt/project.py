@@ -28,7 +28,7 @@ from typing import Any
 
 from dagster_dbt import DbtProject
 
-from billing.transform import DBT_PROJECT_DIR, run_dbt
+from warehouse.transform import DBT_PROJECT_DIR, run_dbt
 
 # Manifest Dagster reads (parsed without a database) and the folders of each dbt invocation.
 MANIFEST_TARGET = Path("target") / "dagster"

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from dagster_dbt import DbtCliResource
 
-from billing.transform import DBT_PROJECT_DIR, dbt_environment, dbt_executable
+from warehouse.transform import DBT_PROJECT_DIR, dbt_environment, dbt_executable
 
 
 def dbt_resource() -> DbtCliResource:

@@ -5,9 +5,9 @@ from typing import cast
 import dagster as dg
 
 from billing import db
-from billing.close_precondition import LoaderBehindError, LoaderProgress, wait_for_loader
 from billing.roles import Role
 from orchestration.defs.resources import BillingResource
+from orchestration.loader_progress import LoaderBehindError, LoaderProgress, wait_for_loader
 from orchestration.refusals import Refusal, refusal_metadata
 
 RAW_EVENTS = dg.AssetKey(["raw", "message_charged"])

@@ -1,26 +1,28 @@
-"""`billing close --month YYYY-MM` and `billing ui`: the monthly close through Dagster."""
+"""`billing close --month YYYY-MM`: the monthly close through Dagster."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from billing import localservices
-from billing.cli.app import EXIT_FAILED, EXIT_REFUSED, app, console, error_console
-from billing.close_precondition import LoaderBehindError, LoaderProgress, wait_for_loader
-from billing.db import connect, role_url
+from billing.db import role_url
+from billing.errors import BillingError, RefusedError
+from billing.issued import CurrencyTotal
+from billing.money import format_amount
 from billing.roles import Role
-from billing.settings import PROJECT_ROOT, Settings, load_settings
+from billing.settings import Settings, load_settings
+from billing_cli import output
+from billing_cli.app import EXIT_FAILED, EXIT_REFUSED, app, console, error_console, print_error
+from billing_cli.options import Month
+from finance.invoices import period_totals
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # orchestration imports Dagster (a second): only when closing
     from orchestration.closing import CloseOutcome
+    from orchestration.loader_progress import LoaderProgress
 
 RUNBOOK = "docs/runbooks/close.md"
 
@@ -39,6 +41,8 @@ def _loader_table(progress: LoaderProgress) -> Table:
 
 
 def _wait_for_loader(settings: Settings, endpoints: localservices.Endpoints) -> None:
+    from orchestration.loader_progress import LoaderBehindError, wait_for_loader
+
     url, role = role_url(settings, endpoints.database_url, Role.TRANSFORMER)
     with console.status("checking that the loader has landed the whole stream") as status:
 
@@ -56,22 +60,12 @@ def _wait_for_loader(settings: Settings, endpoints: localservices.Endpoints) -> 
             )
         except LoaderBehindError as behind:
             error_console.print(_loader_table(behind.progress))
-            error_console.print(f"[bold red]refused:[/] {behind}")
+            print_error(str(behind), label="refused")
             raise typer.Exit(EXIT_REFUSED) from None
     console.print(f"loader caught up: {progress.summary()}")
 
 
-def _period_totals(settings: Settings, database_url: str, period: str) -> list[tuple[Any, ...]]:
-    url, role = role_url(settings, database_url, Role.FINANCE)
-    with connect(url, role=role) as conn:
-        return conn.execute(
-            "select currency, count(*), sum(total) from billing.invoices"
-            " where period = %s and status = 'issued' group by currency order by currency",
-            (period,),
-        ).fetchall()
-
-
-def _print_success(outcome: CloseOutcome, totals: list[tuple[Any, ...]]) -> None:
+def _print_success(outcome: CloseOutcome, totals: list[CurrencyTotal]) -> None:
     issued = outcome.issued
     count = int(issued.get("invoices_issued", 0))
     if count:
@@ -84,11 +78,13 @@ def _print_success(outcome: CloseOutcome, totals: list[tuple[Any, ...]]) -> None
             f"[bold]{outcome.period} was closed already:[/] nothing new to issue "
             f"({issued.get('invoices_of_period', 0)} invoice(s) of the period stand)"
         )
-    table = Table(title=f"{outcome.period}: issued, not void", min_width=40)
+    table = output.table(f"{outcome.period}: issued, not void")
     for column in ("currency", "invoices", "total"):
         table.add_column(column, justify="right" if column != "currency" else "left")
-    for currency, invoices, total in totals:
-        table.add_row(str(currency), str(invoices), f"{Decimal(total):,.2f}")
+    for total in totals:
+        table.add_row(
+            total.currency, str(total.invoices), format_amount(total.total, total.currency)
+        )
     console.print(table)
     documents, events = outcome.documents, outcome.events
     if documents:
@@ -126,7 +122,7 @@ def _print_refusal(outcome: CloseOutcome) -> None:
 
 @app.command()
 def close(
-    month: Annotated[str, typer.Option("--month", help="The month to close, YYYY-MM.")],
+    month: Month,
     wait_seconds: Annotated[
         float | None,
         typer.Option(
@@ -148,7 +144,10 @@ def close(
     settings = load_settings()
     if wait_seconds is not None:
         settings = settings.with_overrides(close_wait_seconds=wait_seconds)
-    partition_key_of(month)
+    try:
+        partition_key_of(month)
+    except BillingError as not_closable:  # not over yet, or before the first period
+        raise RefusedError(str(not_closable)) from None
     endpoints = localservices.resolve_endpoints(settings)
     _wait_for_loader(settings, endpoints)
 
@@ -163,10 +162,10 @@ def close(
     with console.status(
         f"closing {month} through Dagster: dbt build and tests, checks, issue, documents, events"
     ):
-        outcome = run_close(defs, month, dagster_instance(settings), log_file=log_file)
+        outcome = run_close(defs, month.label, dagster_instance(settings), log_file=log_file)
     console.print(f"Dagster run {outcome.run_id} (log: {log_file})")
     if outcome.success:
-        _print_success(outcome, _period_totals(settings, endpoints.database_url, month))
+        _print_success(outcome, period_totals(settings, endpoints.database_url, month))
         return
     _print_refusal(outcome)
     # A refusal is data (outcome.refusals, orchestration/refusals.py): never read from text.
@@ -175,43 +174,9 @@ def close(
         if outcome.refused
         else "failed"
     )
-    error_console.print(
-        f"[bold red]close of {month} {verdict}:[/] nothing was issued unless listed above. "
-        f"Fix the causes and run `billing close --month {month}` again (see {RUNBOOK})."
+    print_error(
+        f"nothing was issued unless listed above. Fix the causes and run "
+        f"`billing close --month {month}` again (see {RUNBOOK}).",
+        label=f"close of {month} {verdict}",
     )
     raise typer.Exit(EXIT_REFUSED if outcome.refused else EXIT_FAILED)
-
-
-@app.command()
-def ui(
-    port: Annotated[int | None, typer.Option(help="Port of the UI (default: a free one).")] = None,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-) -> None:
-    """Start the Dagster UI (assets, lineage, checks, run history) on the local data."""
-    from orchestration.closing import dagster_instance
-
-    settings = load_settings()
-    dagster_instance(settings)  # creates DAGSTER_HOME and its dagster.yaml on first use
-    port = port or localservices.free_port()
-    webserver = os.path.join(sys.prefix, "bin", "dagster-webserver")
-    command = [
-        webserver if os.path.exists(webserver) else "dagster-webserver",
-        "-h",
-        host,
-        "-p",
-        str(port),
-        "-m",
-        "orchestration.definitions",
-        "-d",
-        str(PROJECT_ROOT),
-    ]
-    environment = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home)}
-    console.print(f"Dagster UI on http://{host}:{port} (Ctrl-C to stop)")
-    process = subprocess.Popen(command, env=environment, cwd=PROJECT_ROOT)
-    try:
-        code = process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        code = process.wait(timeout=20)
-    if code not in (0, -15):
-        raise typer.Exit(EXIT_FAILED)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,19 +24,24 @@ import orjson
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from billing.errors import PublishError
+from billing.errors import BillingError
 from billing.settings import CHARGE_SUBJECT
 from billing.streams import ensure_streams
 
+_log = logging.getLogger(__name__)
 DEFAULT_MAX_IN_FLIGHT: Final = 20_000
 MAX_ERRORS_KEPT: Final = 20
 
 Progress = Callable[[int], None]
 
 
+class PublishError(BillingError):
+    """Events could not be published (no server, no stream, refused messages)."""
+
+
 @dataclass
-class PublishReport:
-    """What the server said about each publish."""
+class ChargePublishReport:
+    """What the server said about each charge event published."""
 
     sent: int = 0
     stored: int = 0
@@ -55,6 +61,10 @@ class PublishReport:
         self.failed += 1
         if len(self.errors) < MAX_ERRORS_KEPT:
             self.errors.append(text)
+
+
+async def _quiet(error: Exception) -> None:
+    _log.debug("nats: %s", error)
 
 
 def msg_id_of(payload: bytes) -> str | None:
@@ -80,7 +90,7 @@ def read_lines(path: Path) -> Iterable[bytes]:
 class _AckCounter:
     """Counts the acks of one publishing run, and lets the publisher wait for room."""
 
-    def __init__(self, report: PublishReport, max_in_flight: int) -> None:
+    def __init__(self, report: ChargePublishReport, max_in_flight: int) -> None:
         self.report = report
         self.acked = 0
         self.room = asyncio.Event()
@@ -138,7 +148,7 @@ class Publisher:
         self.max_in_flight = max_in_flight
         self.ack_timeout_seconds = ack_timeout_seconds
         self.with_msg_id = with_msg_id
-        self.report = PublishReport()
+        self.report = ChargePublishReport()
         self._counter = _AckCounter(self.report, max_in_flight)
         self._nc: Client | None = None
         self._prefix = ""
@@ -147,14 +157,21 @@ class Publisher:
 
     async def __aenter__(self) -> Publisher:
         try:
+            # A few quick attempts, bounded; errors are reported once, by the exception
+            # (nats-py's default callback would log each attempt with a traceback).
             self._nc = await nats.connect(
-                self.nats_url, name="billing-publish", max_reconnect_attempts=3
+                self.nats_url,
+                name="billing-publish",
+                connect_timeout=2,
+                max_reconnect_attempts=2,
+                reconnect_time_wait=0.5,
+                error_cb=_quiet,
             )
-        except (nats.errors.NoServersError, OSError, TimeoutError) as error:
+        except (nats.errors.Error, OSError, TimeoutError) as error:
             raise PublishError(
-                f"cannot connect to NATS at {self.nats_url}: {error}; run `billing up` or set "
-                "BILLING_NATS_URL"
-            ) from error
+                f"cannot connect to NATS at {self.nats_url} ({error or type(error).__name__}): "
+                "start it (`billing services up`) or fix BILLING_NATS_URL"
+            ) from None
         await ensure_streams(self._nc.jetstream(), self.duplicate_window_seconds)
         self._prefix = self._nc.new_inbox() + "."
         await self._nc.subscribe(
@@ -207,7 +224,7 @@ class Publisher:
         if on_progress is not None:
             on_progress((report.sent - sent_before) % progress_every)
 
-    async def finish(self) -> PublishReport:
+    async def finish(self) -> ChargePublishReport:
         """Wait (bounded) for the acks of everything sent; the report."""
         assert self._nc is not None
         counter = self._counter
@@ -234,7 +251,7 @@ async def publish_payloads(
     ack_timeout_seconds: float = 30.0,
     with_msg_id: bool = True,
     on_progress: Progress | None = None,
-) -> PublishReport:
+) -> ChargePublishReport:
     """Publish every non-blank payload to `subject`; the report counts the server's answers."""
     publisher = Publisher(
         nats_url,

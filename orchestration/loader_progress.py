@@ -5,8 +5,8 @@ once the loader has committed up to it (its high-water mark in raw.loader_checkp
 its durable consumer has nothing pending and nothing awaiting an ack. It waits for that,
 bounded (settings.close_wait_seconds), and refuses with a readable report otherwise.
 
-This module reads NATS and PostgreSQL only; it never imports the loader (it is its own
-process), so the CLI and the Dagster close can both use it.
+This module reads NATS and PostgreSQL only; it never imports the loader (its own process).
+The close's raw source asset uses it, and `billing close` before it starts the Dagster run.
 """
 
 from __future__ import annotations
@@ -91,14 +91,19 @@ class LoaderBehindError(BillingError):
         self.progress = progress
         super().__init__(
             f"the loader is behind, so the month cannot be closed yet: {progress.summary()}. "
-            f"Waited {progress.waited_seconds:.0f} s. Start the loader (`billing load "
-            "--until-idle`, or check the loader service and its BillingConsumerLagHigh alert), "
-            "then close again; BILLING_CLOSE_WAIT_SECONDS sets how long a close waits."
+            f"Waited {progress.waited_seconds:.0f} s. Start the loader "
+            "(`billing events load --until-idle`, or check the loader service and its "
+            "BillingConsumerLagHigh alert), then close again; BILLING_CLOSE_WAIT_SECONDS sets "
+            "how long a close waits."
         )
 
 
 class StreamUnavailableError(BillingError):
     """NATS could not be asked where the stream is: the close cannot check its precondition."""
+
+
+async def _quiet(error: Exception) -> None:
+    del error
 
 
 async def _read_stream_state(nats_url: str) -> StreamState:
@@ -107,12 +112,16 @@ async def _read_stream_state(nats_url: str) -> StreamState:
             nats_url,
             connect_timeout=_NATS_TIMEOUT_SECONDS,
             allow_reconnect=False,
-            max_reconnect_attempts=0,
+            # Two attempts, half a second apart (nats-py reads 0 as "retry forever").
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.5,
+            error_cb=_quiet,  # the failure is reported once, below, without a traceback
         )
     except (OSError, NatsError, TimeoutError) as error:
         raise StreamUnavailableError(
             f"cannot reach NATS at {nats_url} to check that the loader caught up "
-            f"({type(error).__name__}: {error}): start it (`billing up`) or set BILLING_NATS_URL"
+            f"({type(error).__name__}: {error}): start it (`billing services up`) or set "
+            "BILLING_NATS_URL"
         ) from None
     try:
         jetstream = client.jetstream(timeout=_NATS_TIMEOUT_SECONDS)

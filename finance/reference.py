@@ -9,6 +9,7 @@ file are kept (an import never deletes).
 
 from __future__ import annotations
 
+import _csv
 import csv
 import re
 import uuid
@@ -21,12 +22,16 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
-from billing.errors import ImportRefusedError
+from billing.errors import RefusedError
 
 MAX_PROBLEMS_SHOWN: Final = 20
 _CURRENCY = re.compile(r"[A-Z]{3}\Z")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\Z")
 _TIER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}\Z")
+
+
+class ImportRefusedError(RefusedError):
+    """A reference-data CSV was refused; nothing was imported."""
 
 
 @dataclass(frozen=True)
@@ -170,15 +175,37 @@ TIERS: Final = _Table(
 
 def _read(path: Path, table: _Table) -> tuple[list[tuple[int, tuple[Any, ...]]], list[Problem]]:
     """(line, parsed row) for each data row, and every problem found."""
-    problems: list[Problem] = []
-    parsed: list[tuple[int, tuple[Any, ...]]] = []
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise ImportRefusedError(f"{path}: not UTF-8 text ({error}); nothing imported") from None
     except OSError as error:
         raise ImportRefusedError(f"{path}: cannot read it ({error.strerror})") from None
+    nul = text.find("\0")
+    if nul >= 0:
+        raise ImportRefusedError(
+            f"{path} line {text.count(chr(10), 0, nul) + 1}: contains a NUL byte, which no "
+            "column may hold (a binary file, or not saved as UTF-8 CSV?); nothing imported"
+        )
     reader = csv.reader(text.splitlines(keepends=True))
+    try:
+        return _parse_rows(path, table, reader)
+    except csv.Error as error:
+        reason = str(error)
+        if "field limit" in reason:
+            reason = (
+                f"a field is longer than {csv.field_size_limit():,} characters (an unclosed quote?)"
+            )
+        raise ImportRefusedError(
+            f"{path} line {reader.line_num}: not a readable CSV row: {reason}; nothing imported"
+        ) from None
+
+
+def _parse_rows(
+    path: Path, table: _Table, reader: _csv.Reader
+) -> tuple[list[tuple[int, tuple[Any, ...]]], list[Problem]]:
+    problems: list[Problem] = []
+    parsed: list[tuple[int, tuple[Any, ...]]] = []
     header = next(reader, None)
     if header is None:
         raise ImportRefusedError(
