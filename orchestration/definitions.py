@@ -3,7 +3,8 @@
 One Definitions per domain (orchestration/defs/<domain>/definitions.py), merged here with
 their resources: the raw source, the dbt build, the close (issue step, lock, job, schedule)
 and the documents. Resources default to the environment (BILLING_* variables, or the embedded
-services of `billing services up`); tests and `billing close` build their own with build_definitions().
+services of `billing services up`); tests and `billing close` build their own with
+build_definitions().
 
 Importing this module builds nothing: `defs` is loaded lazily (`@dg.definitions`), when the
 code location loads; that is when the dbt manifest is checked (orchestration/defs/dbt/

@@ -1,6 +1,6 @@
 """The sample domain: tiers, operators and currencies the demo catalogues cover.
 
-The generators of sample accounts and events (`billing publish-sample`) draw from these, and
+The generators of sample accounts and events (`billing events publish-sample`) draw from these, and
 the Finance seed catalogues in dbt_project/seeds/ cover every combination of them.
 """
 
