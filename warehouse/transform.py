@@ -30,6 +30,7 @@ class DbtResult:
     command: list[str]
     returncode: int
     output: str
+    manifest: Any = None
 
     @property
     def ok(self) -> bool:
@@ -104,11 +105,15 @@ def run_dbt_in_process(
     period: str | None = None,
     target_path: Path | None = None,
     check: bool = True,
+    manifest: Any = None,
 ) -> DbtResult:
     """Run one dbt command in this process (dbtRunner): no interpreter start-up per command.
 
     It sets the profile's environment variables in os.environ, so one process must not run
-    two of these at once; the test suite uses it, one test at a time per worker.
+    two of these at once; the test suite uses it, one test at a time per worker. `manifest`
+    (a dbt Manifest from an earlier `parse` against the same database) skips parsing: dbt's
+    partial parse starts over whenever --vars change, as they do from period to period.
+    The result of `parse` carries the Manifest in `DbtResult.manifest`.
     """
     from dbt.cli.main import dbtRunner  # heavy import, only when used
 
@@ -120,8 +125,11 @@ def run_dbt_in_process(
             messages.append(str(event.info.msg))
 
     command = [*arguments, *period_vars(period), "--project-dir", str(DBT_PROJECT_DIR)]
-    outcome = dbtRunner(callbacks=[collect]).invoke(command)
+    outcome = dbtRunner(manifest=manifest, callbacks=[collect]).invoke(command)
     if outcome.exception is not None:
         messages.append(f"{type(outcome.exception).__name__}: {outcome.exception}")
-    result = DbtResult(["dbt", *command], 0 if outcome.success else 1, "\n".join(messages))
+    parsed = outcome.result if arguments[:1] == ["parse"] else None
+    result = DbtResult(
+        ["dbt", *command], 0 if outcome.success else 1, "\n".join(messages), manifest=parsed
+    )
     return _checked(result, arguments, check)

@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from warehouse.transform import DbtResult, run_dbt_in_process
+from orchestration.defs.dbt.project import project_fingerprint
+from warehouse.transform import DBT_PROJECT_DIR, DbtResult, run_dbt_in_process
 
 
 @contextmanager
@@ -35,6 +37,20 @@ def untraced() -> Iterator[None]:
         current.start()
 
 
+# Parsed projects of this process, per (database URL, target folder, project fingerprint):
+# a test run parses the project once per worker, not once per dbt command (dbt's own partial
+# parse starts over whenever --vars change, and the period changes from test to test).
+_manifests: dict[tuple[str, str, str], Any] = {}
+
+
+def parsed_manifest(database_url: str, target_path: Path) -> Any:
+    key = (database_url, str(target_path), project_fingerprint(DBT_PROJECT_DIR))
+    if key not in _manifests:
+        parsed = run_dbt_in_process(["parse"], database_url, target_path=target_path)
+        _manifests[key] = parsed.manifest
+    return _manifests[key]
+
+
 @dataclass
 class DbtProject:
     database_url: str
@@ -48,6 +64,7 @@ class DbtProject:
                 period=period,
                 target_path=self.target_path,
                 check=check,
+                manifest=parsed_manifest(self.database_url, self.target_path),
             )
 
     def seed(self, period: str | None = None) -> DbtResult:
