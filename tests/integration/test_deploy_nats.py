@@ -19,7 +19,9 @@ from billing.settings import CHARGE_STREAM, INVOICE_STREAM, LOADER_CONSUMER
 from tests.support.cli import billing
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "deploy" / "nats"
-STREAM_FILES = {name: DEFINITIONS / f"stream-{name}.json" for name in (CHARGE_STREAM, INVOICE_STREAM)}
+STREAM_FILES = {
+    name: DEFINITIONS / f"stream-{name}.json" for name in (CHARGE_STREAM, INVOICE_STREAM)
+}
 CONSUMER_FILE = DEFINITIONS / f"consumer-{CHARGE_STREAM}-{LOADER_CONSUMER}.json"
 # Set for a three-node production cluster; the embedded test server has one node.
 PRODUCTION_ONLY = {"num_replicas": 3}
@@ -57,7 +59,13 @@ def _configs(nats_url: str) -> dict[str, dict[str, Any]]:
 
 def _load(database_url: str, nats_url: str) -> str:
     result = billing(
-        "events", "load", "--until-idle", "--idle-seconds", "0.3", "--metrics-port", "0",
+        "events",
+        "load",
+        "--until-idle",
+        "--idle-seconds",
+        "0.3",
+        "--metrics-port",
+        "0",
         BILLING_DATABASE_URL=database_url,
         BILLING_NATS_URL=nats_url,
         columns=200,
@@ -98,10 +106,16 @@ def test_the_definitions_are_what_the_loader_creates_and_resumes(
         definition = _file(path)
         for key, value in PRODUCTION_ONLY.items():
             assert definition.pop(key) == value
-        mismatched = {k: (v, created[name].get(k)) for k, v in definition.items() if created[name].get(k) != v}
+        mismatched = {
+            k: (v, created[name].get(k)) for k, v in definition.items() if created[name].get(k) != v
+        }
         assert not mismatched, f"{path.name}: file vs server {mismatched}"
     consumer = _file(CONSUMER_FILE)
-    mismatched = {k: (v, created["consumer"].get(k)) for k, v in consumer.items() if created["consumer"].get(k) != v}
+    mismatched = {
+        k: (v, created["consumer"].get(k))
+        for k, v in consumer.items()
+        if created["consumer"].get(k) != v
+    }
     assert not mismatched, f"{CONSUMER_FILE.name}: file vs server {mismatched}"
 
     # Created from the files instead: the very same configuration, setting for setting.

@@ -72,8 +72,17 @@ def _one(url: str, query: str) -> object:
 def test_the_owner_cannot_log_in_and_owns_the_database_and_every_migrated_object(
     bootstrapped: str,
 ) -> None:
-    assert _one(bootstrapped, "select rolcanlogin from pg_roles where rolname = 'billing_owner'") is False
-    assert _one(bootstrapped, "select pg_get_userbyid(datdba) from pg_database where datname = 'billing'") == "billing_owner"
+    assert (
+        _one(bootstrapped, "select rolcanlogin from pg_roles where rolname = 'billing_owner'")
+        is False
+    )
+    assert (
+        _one(
+            bootstrapped,
+            "select pg_get_userbyid(datdba) from pg_database where datname = 'billing'",
+        )
+        == "billing_owner"
+    )
     owners = _one(
         bootstrapped,
         "select array_agg(distinct pg_get_userbyid(c.relowner)) from pg_class c "
@@ -87,7 +96,10 @@ def test_the_owner_cannot_log_in_and_owns_the_database_and_every_migrated_object
         "in ('raw', 'ref', 'catalogue', 'staging', 'intermediate', 'billing', 'meta')",
     )
     assert schemas == ["billing_owner"]
-    assert _one(url_as_user(bootstrapped, "svc_billing_migrator"), "select current_user") == "billing_owner"
+    assert (
+        _one(url_as_user(bootstrapped, "svc_billing_migrator"), "select current_user")
+        == "billing_owner"
+    )
 
 
 @pytest.mark.parametrize(
@@ -100,7 +112,9 @@ def test_the_owner_cannot_log_in_and_owns_the_database_and_every_migrated_object
         ("acme_portal", "billing_tenant"),
     ],
 )
-def test_each_login_is_a_member_of_its_group_only(bootstrapped: str, login: str, group: str) -> None:
+def test_each_login_is_a_member_of_its_group_only(
+    bootstrapped: str, login: str, group: str
+) -> None:
     groups = _one(
         bootstrapped,
         "select array_agg(g.rolname order by g.rolname) from pg_auth_members m "
@@ -108,7 +122,14 @@ def test_each_login_is_a_member_of_its_group_only(bootstrapped: str, login: str,
         f"where u.rolname = '{login}'",
     )
     assert groups == [group]
-    assert _one(bootstrapped, f"select rolcanlogin and not rolsuper and not rolcreaterole from pg_roles where rolname = '{login}'") is True
+    assert (
+        _one(
+            bootstrapped,
+            "select rolcanlogin and not rolsuper and not rolcreaterole from pg_roles "
+            f"where rolname = '{login}'",
+        )
+        is True
+    )
 
 
 def test_the_loader_login_appends_and_reads_nothing_else(bootstrapped: str) -> None:
@@ -142,5 +163,8 @@ def test_the_transformer_login_builds_as_its_group(bootstrapped: str) -> None:
 def test_the_tenant_login_sees_itself_as_its_tenant(bootstrapped: str) -> None:
     tenant = url_as_user(bootstrapped, "acme_portal")
     assert _one(tenant, "select billing.current_tenant_id()") == TENANT
-    with psycopg.connect(tenant, autocommit=True) as conn, pytest.raises(errors.InsufficientPrivilege):
+    with (
+        psycopg.connect(tenant, autocommit=True) as conn,
+        pytest.raises(errors.InsufficientPrivilege),
+    ):
         conn.execute("select * from ref.tenant_logins")

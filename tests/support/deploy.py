@@ -71,8 +71,8 @@ def pod_spec(manifest: dict[str, Any]) -> dict[str, Any]:
     if manifest["kind"] == "CronJob":
         spec: dict[str, Any] = manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]
         return spec
-    spec = manifest["spec"]["template"]["spec"]
-    return spec
+    template_spec: dict[str, Any] = manifest["spec"]["template"]["spec"]
+    return template_spec
 
 
 def pod_annotations(manifest: dict[str, Any]) -> dict[str, str]:
@@ -86,3 +86,25 @@ def pod_annotations(manifest: dict[str, Any]) -> dict[str, str]:
 
 def workloads(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [m for m in manifests if m["kind"] in ("Deployment", "CronJob", "Job")]
+
+
+def _plain(value: Any) -> Any:
+    """python-hcl2's output without its markers: quotes kept on strings, __is_block__ and
+    __comments__ entries."""
+    if isinstance(value, str):
+        quoted = len(value) >= 2 and value[0] == value[-1] == '"'
+        return value[1:-1] if quoted else value
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items() if not str(k).startswith("__")}
+    return value
+
+
+def load_hcl(path: Path) -> dict[str, Any]:
+    """An HCL file (Terraform, Vault policy) parsed with python-hcl2, as plain data."""
+    import hcl2
+
+    with path.open() as handle:
+        parsed: dict[str, Any] = _plain(hcl2.load(handle))
+    return parsed

@@ -46,7 +46,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- $root := .root -}}
 {{- $vault := $root.Values.vault -}}
 {{- $db := $root.Values.database -}}
-{{- if $vault.enabled }}
+{{- if $vault.enabled -}}
 vault.hashicorp.com/agent-inject: "true"
 vault.hashicorp.com/agent-pre-populate-only: "true"
 vault.hashicorp.com/auth-path: {{ $vault.authPath | quote }}
