@@ -51,6 +51,9 @@ alter role svc_billing_renderer login inherit;
 alter role svc_billing_auditor login inherit;
 
 grant billing_owner to svc_billing_migrator;
+-- Migration 0004 sets default privileges for role billing_transformer (what dbt will create):
+-- only a member of that role may.
+grant billing_transformer to billing_owner;
 -- Everything the migrator creates is owned by billing_owner.
 alter role svc_billing_migrator set role = 'billing_owner';
 grant billing_loader to svc_billing_loader;
@@ -74,6 +77,8 @@ begin
         'grant connect on database %I to billing_loader, billing_transformer, billing_renderer, '
         'billing_finance, billing_auditor, billing_tenant',
         current_database());
+    -- The migrator does not inherit the owner's rights (NOINHERIT): it connects on its own.
+    execute format('grant connect on database %I to svc_billing_migrator', current_database());
 end
 $$;
 

@@ -33,13 +33,15 @@ def psql(url: str, script: Path, **variables: str) -> subprocess.CompletedProces
 
 @pytest.fixture(scope="module")
 def admin_url() -> Iterator[str]:
-    """The administrator of a new server (its own: roles are cluster-wide), database billing."""
+    """A managed database's administrator on a server of its own (roles are cluster-wide):
+    like RDS's master user, CREATEROLE and CREATEDB but not superuser; it owns database billing."""
     state_dir = Path(tempfile.mkdtemp(prefix="billing-bootstrap-"))
     state = localservices.start(state_dir)
     try:
         with psycopg.connect(state.database_url, autocommit=True) as conn:
-            conn.execute("create database billing")
-        yield db.with_database(state.database_url, "billing")
+            conn.execute("create role cloud_admin login createrole createdb")
+            conn.execute("create database billing owner cloud_admin")
+        yield url_as_user(db.with_database(state.database_url, "billing"), "cloud_admin")
     finally:
         localservices.stop(state_dir)
         shutil.rmtree(state_dir, ignore_errors=True)
@@ -53,6 +55,12 @@ def bootstrapped(admin_url: str) -> str:
         assert result.returncode == 0, result.stderr
     applied = db.migrate(url_as_user(admin_url, "svc_billing_migrator"))
     assert applied[0] == "0001_schemas_and_roles"
+    with psycopg.connect(admin_url, autocommit=True) as conn:  # as `billing accounts import`
+        conn.execute(
+            "insert into ref.accounts (tenant_id, name, currency, billing_email, activated_on)"
+            " values (%s, 'Acme', 'EUR', 'ap@acme.example', '2026-01-01')",
+            (TENANT,),
+        )
     result = psql(
         admin_url, BOOTSTRAP / "tenant-login.sql", login="acme_portal", tenant_id=str(TENANT)
     )
