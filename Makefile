@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MONTH ?= 2026-10
 # The Python packages of the service (pyproject.toml lists the same for setuptools and mypy).
-PACKAGES := billing billing_cli finance producers warehouse loader orchestration invoice_renderer expectations
+PACKAGES := billing billing_cli finance producers warehouse loader exporter orchestration invoice_renderer expectations
 
-.PHONY: help venv demo test lint sqllint typecheck imports security unit bench clean down
+.PHONY: help venv demo test tools-observe lint sqllint typecheck imports security unit bench clean down
 
 help:
 	@echo "make demo   set up, start embedded services, bill a sample month, write PDFs"
@@ -43,10 +43,15 @@ security: venv
 
 # Coverage includes the processes the tests start (the billing command, the loader, workers):
 # pyproject.toml [tool.coverage.run]; the thresholds are [tool.coverage-gate].
-test: lint sqllint typecheck imports security
+test: lint sqllint typecheck imports security tools-observe
 	rm -rf .coverage-data && mkdir -p .coverage-data
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --cov --cov-report= tests
 	$(BIN)/python scripts/coverage_gate.py
+
+# Prometheus and promtool (Debian's package) into .tools/bin: the alert rules' unit tests and
+# the end-to-end alert test (tests/observability/) run them.
+tools-observe:
+	./scripts/install-prometheus.sh
 
 unit: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/unit tests/contract
