@@ -163,9 +163,7 @@ class Exporter:
             except psycopg.OperationalError as error:
                 self._failed(query, error)
                 self._db_ok = False
-                with contextlib.suppress(psycopg.Error):
-                    await self._conn.close()
-                self._conn = None
+                await self._drop_connection()
                 return False
             except psycopg.Error as error:
                 self._failed(query, error)
@@ -178,6 +176,12 @@ class Exporter:
             s.refresh_seconds = time.monotonic() - began
             self.refreshes += 1
         return complete
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                await conn.close()
 
     async def _one(self, query: queries.Query) -> tuple[Any, ...] | None:
         assert self._conn is not None
