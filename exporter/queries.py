@@ -38,9 +38,7 @@ NEGATIVE_MARGIN: Final = Query(
     """,
 )
 
-INVOICES_ISSUED: Final = Query(
-    "invoices_issued", "select count(*) from billing.issued_invoices"
-)
+INVOICES_ISSUED: Final = Query("invoices_issued", "select count(*) from billing.issued_invoices")
 
 # The last close run, whatever its outcome: outcome, when it ended, how long it took.
 LAST_CLOSE_RUN: Final = Query(
@@ -66,8 +64,14 @@ OUTBOX_BACKLOG: Final = Query(
     "select count(*) from billing.invoice_outbox where published_at is null",
 )
 
-ALL: Final = (UNPRICED, NEGATIVE_MARGIN, INVOICES_ISSUED, LAST_CLOSE_RUN, LAST_CLOSED_PERIOD,
-              OUTBOX_BACKLOG)
+ALL: Final = (
+    UNPRICED,
+    NEGATIVE_MARGIN,
+    INVOICES_ISSUED,
+    LAST_CLOSE_RUN,
+    LAST_CLOSED_PERIOD,
+    OUTBOX_BACKLOG,
+)
 
 
 def session_settings(statement_timeout_seconds: float, lock_timeout_seconds: float) -> list[str]:

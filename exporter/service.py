@@ -91,7 +91,10 @@ class Exporter:
 
     def readiness(self) -> dict[str, bool]:
         """PostgreSQL reachable at the last refresh, and at least one refresh done."""
-        return {"postgres": self._db_ok, "refreshed": self.collector.snapshot.refreshed_at is not None}
+        return {
+            "postgres": self._db_ok,
+            "refreshed": self.collector.snapshot.refreshed_at is not None,
+        }
 
     async def run(self) -> int:
         """Serve and refresh until stopped; returns the number of refreshes."""

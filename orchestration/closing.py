@@ -269,7 +269,7 @@ def run_close(
     finally:
         sink.close()
     outcome = read_outcome(result, period)
-    billing = defs.resources.get("billing")
+    billing = (defs.resources or {}).get("billing")
     if isinstance(billing, BillingResource):
         record_close_run(billing, outcome, started_at, datetime.now(UTC), trigger)
     return outcome

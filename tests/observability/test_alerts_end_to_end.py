@@ -59,8 +59,10 @@ def test_loader_down_fires_and_resolves_and_unpriced_events_fire(
         loader.start()
         wait_for(
             "BillingLoaderDown resolved",
-            lambda: prometheus.alerts("BillingLoaderDown") == []
-            and prometheus.alerts("BillingLoaderDown", state="pending") == [],
+            lambda: (
+                prometheus.alerts("BillingLoaderDown") == []
+                and prometheus.alerts("BillingLoaderDown", state="pending") == []
+            ),
             timeout=30,
         )
 
@@ -78,8 +80,10 @@ def test_loader_down_fires_and_resolves_and_unpriced_events_fire(
         )
         wait_for(
             "the exporter reads the unpriced events",
-            lambda: f"billing_unpriced_events {UNPRICED}.0"
-            in http_get(f"{exporter.url}/metrics")[1].decode(),
+            lambda: (
+                f"billing_unpriced_events {UNPRICED}.0"
+                in http_get(f"{exporter.url}/metrics")[1].decode()
+            ),
             timeout=30,
         )
         [unpriced] = wait_for(

@@ -61,7 +61,9 @@ def test_the_dashboards_query_what_the_processes_export_and_show_all_of_it(
 def test_the_dashboards_are_in_grafana_provisioning_format() -> None:
     for path in sorted(DASHBOARDS_DIR.glob("*.json")):
         board = json.loads(path.read_text())
-        assert board["uid"] and board["title"] and board["schemaVersion"] >= 36
+        assert board["uid"]
+        assert board["title"]
+        assert board["schemaVersion"] >= 36
         assert "id" not in board  # provisioned dashboards carry no database id
         for panel in board["panels"]:
             assert panel["type"] in ("row", "timeseries", "stat"), panel["title"]
