@@ -15,10 +15,11 @@ from orchestration.refusals import Refusal
 from tests.conftest import LoginFactory
 
 STARTED = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
+UNUSED_NATS = "nats://127.0.0.1:1"  # recording a run needs only PostgreSQL
 
 
 def test_failed_and_refused_runs_are_recorded_with_their_reasons(database_url: str) -> None:
-    billing = BillingResource(database_url=database_url)
+    billing = BillingResource(database_url=database_url, nats_url=UNUSED_NATS)
     failed = CloseOutcome(period="2026-10", run_id="r1", success=False, errors=["dbt: boom"])
     refused = CloseOutcome(period="2026-10", run_id="r2", success=False)
     refused.refuse(Refusal.BLOCKERS)
@@ -40,7 +41,7 @@ def test_failed_and_refused_runs_are_recorded_with_their_reasons(database_url: s
 
 
 def test_a_tenant_sees_no_close_run(database_url: str, login: LoginFactory) -> None:
-    billing = BillingResource(database_url=database_url)
+    billing = BillingResource(database_url=database_url, nats_url=UNUSED_NATS)
     done = CloseOutcome(period="2026-10", run_id="r1", success=True)
     assert record_close_run(billing, done, STARTED, STARTED, "cli")
     tenant = login("billing_tenant")
@@ -58,7 +59,9 @@ def test_a_tenant_sees_no_close_run(database_url: str, login: LoginFactory) -> N
 
 
 def test_an_unreachable_database_is_logged_not_raised() -> None:
-    nowhere = BillingResource(database_url=f"postgresql://billing@127.0.0.1:{free_port()}/x")
+    nowhere = BillingResource(
+        database_url=f"postgresql://billing@127.0.0.1:{free_port()}/x", nats_url=UNUSED_NATS
+    )
     outcome = CloseOutcome(period="2026-10", run_id="r1", success=True)
 
     assert not record_close_run(nowhere, outcome, STARTED, STARTED, "cli")
