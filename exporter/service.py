@@ -163,15 +163,15 @@ class Exporter:
         for query in queries.ALL:
             try:
                 row = await self._one(query)
-            except psycopg.OperationalError as error:
-                self._failed(query, error)
-                self._db_ok = False
-                await self._drop_connection()
-                return False
             except psycopg.Error as error:
                 self._failed(query, error)
                 complete = False
-                continue
+                if self._conn.broken or self._conn.closed:
+                    # The connection is lost (not a timeout): reopened at the next refresh.
+                    self._db_ok = False
+                    await self._drop_connection()
+                    return False
+                continue  # a statement or lock timeout: the next query runs all the same
             self._store(query, row)
         self._db_ok = True
         if complete:

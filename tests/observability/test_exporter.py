@@ -104,6 +104,9 @@ def test_a_query_gives_way_to_a_lock_and_keeps_its_last_value(
     assert value(exporter, "billing_exporter_query_errors_total", query="invoices_issued") == 1
     assert value(exporter, "billing_exporter_query_errors_total", query="unpriced_events") == 0
     assert value(exporter, "billing_invoices_issued_total") == 0  # the last value, kept
+    # A lock is no lost database: the queries after it ran, and the exporter stays ready.
+    assert value(exporter, "billing_exporter_query_errors_total", query="outbox_backlog") == 0
+    assert exporter.readiness()["postgres"]
 
 
 def test_the_session_is_read_only(exporter: Exporter) -> None:
