@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 
 # No `_created` series beside each counter and histogram: in the text format Prometheus
 # scrapes they are gauges of their own that no query or panel uses (docs/observability.md).
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 BATCH_SIZE_BUCKETS = (1, 10, 100, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 50_000)
 COMMIT_SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
