@@ -6,10 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MONTH ?= 2026-10
 # The Python packages of the service (pyproject.toml lists the same for setuptools and mypy).
-PACKAGES := billing billing_cli finance producers warehouse loader orchestration invoice_renderer expectations
+PACKAGES := billing billing_cli finance producers warehouse loader exporter orchestration invoice_renderer expectations
 
 .PHONY: help venv demo test lint sqllint typecheck imports security unit bench clean down \
-	tools-deploy helm-sync
+	tools-deploy tools-observe helm-sync
 
 help:
 	@echo "make demo   set up, start embedded services, bill a sample month, write PDFs"
@@ -64,10 +64,15 @@ helm-sync:
 
 # Coverage includes the processes the tests start (the billing command, the loader, workers):
 # pyproject.toml [tool.coverage.run]; the thresholds are [tool.coverage-gate].
-test: lint sqllint typecheck imports security tools-deploy
+test: lint sqllint typecheck imports security tools-deploy tools-observe
 	rm -rf .coverage-data && mkdir -p .coverage-data
 	PATH="$(CURDIR)/$(TOOLS):$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --cov --cov-report= tests
 	$(BIN)/python scripts/coverage_gate.py
+
+# Prometheus and promtool (Debian's package) into .tools/bin: the alert rules' unit tests and
+# the end-to-end alert test (tests/observability/) run them.
+tools-observe:
+	./scripts/install-prometheus.sh
 
 unit: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/unit tests/contract

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     close_wait_seconds: Seconds = 60.0
     duplicate_window_seconds: PositiveSeconds = 120.0
+    # `billing exporter`: how often it reads the warehouse-side metrics, and the bounds of
+    # each query (it never waits behind the close's locks: docs/observability.md).
+    exporter_refresh_seconds: PositiveSeconds = 30.0
+    exporter_statement_timeout_seconds: PositiveSeconds = 5.0
+    exporter_lock_timeout_seconds: PositiveSeconds = 1.0
     issuer_name: str = Issuer.name
     issuer_address: str = Issuer.address
     issuer_vat_id: str = Issuer.vat_id

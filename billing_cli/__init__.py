@@ -21,6 +21,7 @@ def load_commands() -> None:
         close,
         database,
         events,
+        exporter,
         invoices,
         sample,
         services,

@@ -76,6 +76,13 @@ def stream_and_consumer_sequence(reply: bytes) -> tuple[int, int]:
     return int(tokens[7]), int(tokens[8])
 
 
+def jetstream_timestamp(reply: bytes) -> float:
+    """When the stream stored the message (Unix seconds), from its JetStream ack subject."""
+    tokens = reply.split(b".")
+    nanoseconds = int(tokens[7] if len(tokens) == _V1_TOKENS else tokens[9])
+    return nanoseconds / 1e9
+
+
 class ChargeConsumer:
     """Binds the durable consumer and buffers its deliveries for the batch writer."""
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from billing.errors import BillingError, RefusedError
+from billing.errors import BillingError
+from billing.health import MetricsAddressError
+
+__all__ = ["LoaderRefusedError", "MetricsAddressError"]
 
 
 class LoaderRefusedError(BillingError):
     """The loader refuses to start or go on: the message says why and what to do."""
-
-
-class MetricsAddressError(LoaderRefusedError, RefusedError):
-    """The metrics address or port cannot be served (out of range, not ours, in use)."""

@@ -27,7 +27,7 @@ from billing.localservices import Endpoints
 from billing.roles import Role
 from billing.settings import CHARGE_STREAM, LOADER_CONSUMER, Settings
 from billing.streams import ensure_streams
-from loader.consumer import ChargeConsumer, ConsumerSettings, Delivery
+from loader.consumer import ChargeConsumer, ConsumerSettings, Delivery, jetstream_timestamp
 from loader.errors import LoaderRefusedError
 from loader.http import HealthServer
 from loader.metrics import LoaderMetrics
@@ -289,7 +289,11 @@ class Loader:
             metrics.loaded.inc(result.loaded)
             metrics.rejected.inc(result.rejected)
             metrics.batch_size.observe(len(accepted))
-            metrics.last_commit.set(time.time())
+            committed_at = time.time()
+            metrics.last_commit.set(committed_at)
+            metrics.publish_to_commit.observe_many(
+                committed_at - jetstream_timestamp(delivery[2]) for delivery in accepted
+            )
             metrics.high_water.set(high_water)
             self.summary.loaded += result.loaded
             self.summary.rejected += result.rejected

@@ -8,19 +8,34 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import psycopg
 
+from billing import db
+from billing.roles import Role
 from billing.settings import Settings
 from orchestration.defs.close.assets import ISSUED_INVOICES
 from orchestration.defs.close.resources import CloseLockBusyError
 from orchestration.defs.close.schedules import CLOSE_JOB_NAME, CLOSE_TAG
 from orchestration.defs.documents.assets import INVOICE_DOCUMENTS, INVOICE_EVENTS
 from orchestration.defs.partitions import partition_key_of
+from orchestration.defs.resources import BillingResource
 from orchestration.refusals import REFUSAL, Refusal, refusal_of
+
+log = logging.getLogger(__name__)
+
+RECORD_CLOSE_RUN = """
+    insert into billing.close_runs
+        (run_id, period, outcome, reasons, trigger, started_at, finished_at, invoices_issued)
+    values (%s, %s, %s, %s, %s, %s, %s, %s)
+    on conflict (run_id) do nothing
+"""
 
 # The instance's settings: closes queue one at a time when launched from the UI or the
 # schedule (the run coordinator reads this); `billing close` also takes the close lock.
@@ -78,6 +93,18 @@ class CloseOutcome:
     def refused(self) -> bool:
         """Stopped by refusals only (loader behind, blockers, checks, lock, issue guard)."""
         return not self.success and bool(self.refusals) and not self.errors
+
+    @property
+    def verdict(self) -> str:
+        """succeeded, refused or failed (billing.close_runs.outcome)."""
+        if self.success:
+            return "succeeded"
+        return "refused" if self.refused else "failed"
+
+    @property
+    def reasons(self) -> list[str]:
+        """The refusal kinds, then the errors (first lines): why it did not succeed."""
+        return [kind.value for kind in self.refusals] + [error[:300] for error in self.errors]
 
     @property
     def issued(self) -> dict[str, Any]:
@@ -228,6 +255,7 @@ def run_close(
     """
     job = defs.resolve_job_def(CLOSE_JOB_NAME)
     partition_key = partition_key_of(period)
+    started_at = datetime.now(UTC)
     sink: io.TextIOBase = io.StringIO() if log_file is None else log_file.open("a")
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
@@ -240,4 +268,42 @@ def run_close(
             )
     finally:
         sink.close()
-    return read_outcome(result, period)
+    outcome = read_outcome(result, period)
+    billing = (defs.resources or {}).get("billing")
+    if isinstance(billing, BillingResource):
+        record_close_run(billing, outcome, started_at, datetime.now(UTC), trigger)
+    return outcome
+
+
+def record_close_run(
+    billing: BillingResource,
+    outcome: CloseOutcome,
+    started_at: datetime,
+    finished_at: datetime,
+    trigger: str,
+) -> bool:
+    """Append the run to billing.close_runs (the exporter's close metrics read it).
+
+    A database that cannot take the row (it may be why the close failed) is logged, never
+    raised: the close's own outcome is what the caller reports.
+    """
+    url, role = billing.role_url(Role.TRANSFORMER)
+    try:
+        with db.connect(url, role=role) as conn:
+            conn.execute(
+                RECORD_CLOSE_RUN,
+                (
+                    outcome.run_id,
+                    outcome.period,
+                    outcome.verdict,
+                    outcome.reasons,
+                    trigger,
+                    started_at,
+                    finished_at,
+                    int(outcome.issued.get("invoices_issued", 0)),
+                ),
+            )
+    except psycopg.Error as error:
+        log.warning("close run %s not recorded in billing.close_runs: %s", outcome.run_id, error)
+        return False
+    return True

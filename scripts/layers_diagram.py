@@ -23,6 +23,7 @@ ROLES = {
     "billing_cli": "the `billing` command: composition root",
     "orchestration": "Dagster: the monthly close",
     "loader": "NATS -> raw tables",
+    "exporter": "warehouse metrics",
     "invoice_renderer": "PDFs, storage, outbox",
     "finance": "invoices, voids, imports",
     "producers": "charge events, samples",

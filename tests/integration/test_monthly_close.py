@@ -143,6 +143,12 @@ def test_a_month_is_closed_then_closing_again_issues_nothing_and_stale_drafts_ar
     ]
     pdfs = sorted(path.name for path in (tmp_path / "documents").rglob("*.pdf"))
     assert pdfs == ["INV-202610-000001.pdf", "INV-202610-000002.pdf"]
+    # The close recorded its run where the exporter reads it (billing.close_runs).
+    assert rows(
+        database_url,
+        "select period, outcome, reasons, trigger, invoices_issued, finished_at > started_at"
+        " from billing.close_runs",
+    ) == [(PERIOD, "succeeded", [], "cli", 2, True)]
 
     # A late event of October arrives after the close: it waits for November's close.
     with psycopg.connect(database_url) as conn:
@@ -191,6 +197,9 @@ def test_negative_segments_in_raw_fail_the_raw_suite_and_billing_close_refuses(
     assert "ExpectColumnValuesToBeBetween(segments): 1 unexpected; e.g. -4" in report
     assert "close of 2026-10 refused (failed checks)" in report
     assert rows(database_url, "select count(*) from billing.issued_invoices") == [(0,)]
+    assert rows(
+        database_url, "select period, outcome, reasons, invoices_issued from billing.close_runs"
+    ) == [(PERIOD, "refused", ["failed_checks"], 0)]
     # The run is in the persistent instance the UI reads; the blocking check stopped dbt.
     instance = dg.DagsterInstance.from_config(str(state_dir / "dagster"))
     [run] = instance.get_runs()

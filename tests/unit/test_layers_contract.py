@@ -22,6 +22,7 @@ LEGAL = {
     "finance/invoices.py": "import billing.issued\n",
     "invoice_renderer/render.py": "import billing.issued\n",
     "loader/service.py": "import billing.db\n",
+    "exporter/service.py": "import billing.health\n",
     "producers/publish.py": "import billing.streams\n",
     "expectations/suites.py": "import billing.raw\n",
     "warehouse/transform.py": "import billing.db\n",
@@ -83,7 +84,7 @@ def test_the_project_has_one_layers_contract_without_exceptions() -> None:
     assert layers["layers"] == [
         "billing_cli",
         "orchestration",
-        "loader | invoice_renderer | finance | producers | expectations",
+        "loader | exporter | invoice_renderer | finance | producers | expectations",
         "warehouse",
         "billing",
     ]
@@ -104,6 +105,7 @@ def test_legal_imports_keep_the_contract(tmp_path: Path) -> None:
             "import invoice_renderer.render\n",
             "loader.service -> invoice_renderer",
         ),
+        ("exporter/service.py", "import loader.service\n", "exporter.service -> loader.service"),
         (
             "warehouse/transform.py",
             "import orchestration.jobs\n",
