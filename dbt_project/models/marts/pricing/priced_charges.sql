@@ -1,4 +1,6 @@
-{#- A view, security_invoker: int_charges_priced's row-level security applies to the reader. -#}
+{#- A view, security_invoker: int_charges_priced's row-level security applies to the reader.
+    Tenant-facing, so it has no cost or margin column (SPEC section 5): a tenant must never
+    learn what the platform pays an operator. Finance reads those in charge_margins. -#}
 {{ config(materialized='view') }}
 
 with
@@ -24,12 +26,7 @@ final as (
         currency,
         rule_id,
         unit_price,
-        amount,
-        cost_id,
-        unit_cost,
-        cost_amount,
-        margin,
-        margin_pct
+        amount
     from charges
 
 )
