@@ -141,9 +141,10 @@ def test_a_catalogue_value_with_too_many_decimals_fails_the_build_by_name(
         "select unit_price from catalogue.pricing_rules"
         " where rule_id = 'starter.sfr_fr.outbound.EUR.v1'",
     ) == [(Decimal("0.0012345"),)]
-    # ... and the build refuses it, naming the row; a JPY fee with decimals too.
+    # ... and the build's catalogue tests refuse it, naming the row; a JPY fee with decimals
+    # too. (`dbt test`, as `dbt build` would load the committed CSV files over these rows.)
     result = dbt_project.run(
-        "build", "--select", "pricing_rules", "tier_fees", period="2026-10", check=False
+        "test", "--select", "pricing_rules", "tier_fees", period="2026-10", check=False
     )
     assert not result.ok
     assert (
@@ -161,7 +162,7 @@ def test_a_catalogue_value_with_too_many_decimals_fails_the_build_by_name(
             " where rule_id = 'starter.sfr_fr.outbound.EUR.v1'"
         )
         conn.execute("update catalogue.tier_fees set monthly_fee = 9900.000 where currency = 'JPY'")
-    dbt_project.run("build", "--select", "pricing_rules", "tier_fees", period="2026-10")
+    dbt_project.run("test", "--select", "pricing_rules", "tier_fees", period="2026-10")
 
 
 def test_margins_follow_a_reprice_made_by_an_earlier_run(
