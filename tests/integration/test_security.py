@@ -209,7 +209,7 @@ def test_a_tenant_reads_no_cost_or_margin_in_any_relation_or_column(
             "select unit_cost from intermediate.int_charges_priced",
             "select margin from billing.margins",
         ):
-            with conn.transaction(), pytest.raises(errors.InsufficientPrivilege):
+            with pytest.raises(errors.InsufficientPrivilege), conn.transaction():
                 conn.execute(statement)
     # Finance still reads them all, per event and per month.
     with psycopg.connect(login("billing_finance")) as conn:

@@ -5,9 +5,24 @@
 
 with
 
+-- The columns by name, not `select *`: tenants may read only these columns of
+-- int_charges_priced (column privileges), and a view checks every column it names.
 charges as (
 
-    select * from {{ ref('int_charges_priced') }}
+    select
+        event_id,
+        tenant_id,
+        occurred_at,
+        period,
+        account_tier,
+        operator_id,
+        direction,
+        segments,
+        currency,
+        rule_id,
+        unit_price,
+        amount
+    from {{ ref('int_charges_priced') }}
     where unpriced_reason is null
 
 ),
