@@ -2,9 +2,9 @@
 
 Decimal only (floats never touch money) and fixed-point only: a Decimal that went through
 `normalize()` prints as `9.9E+2` with `str()`, so nothing here uses `str()` or `normalize()`
-for output. Amounts show at least the currency's places (two for every currency for now;
-per-currency minor units come with a later issue and change `currency_places` only), and a
-stored value with more places is shown in full, never rounded here. Unit prices keep their
+for output. Amounts show at least the currency's places (its ISO 4217 minor units, JPY 0,
+EUR 2, BHD 3: `currency_places`), and a stored value with more places is shown in full,
+never rounded here. Unit prices keep their
 catalogue precision (every stored decimal, at least two).
 """
 
@@ -13,13 +13,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
+from billing.currencies import minor_units
+
 DEFAULT_PLACES: Final = 2
 
 
 def currency_places(currency: str | None = None) -> int:
-    """Decimal places of an amount in `currency` (ISO 4217 code); two for every one for now."""
-    del currency  # one place to change when currencies get their own minor units
-    return DEFAULT_PLACES
+    """Decimal places of an amount in `currency`: its ISO 4217 minor units (JPY 0, EUR 2,
+    BHD 3; billing.currencies); two when no currency is given."""
+    return DEFAULT_PLACES if currency is None else minor_units(currency)
 
 
 def stored_places(value: Decimal) -> int:
@@ -58,6 +60,7 @@ def format_quantity(value: Decimal | int) -> str:
 
 
 def exact_amount(value: Decimal, currency: str | None = None) -> str:
-    """Exactly the currency's places, no separators, for events and files: '1234.50'."""
+    """Exactly the currency's places, no separators, for events and files: '1234.50',
+    JPY '4790', BHD '13.477' (issued amounts already have exactly those places)."""
     places = currency_places(currency)
     return _fixed(value.quantize(Decimal(1).scaleb(-places)), places, grouping=False)

@@ -14,11 +14,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-CENT = Decimal("0.01")
+# ISO 4217 minor units of the currencies the oracle is fed (SPEC section 4, revised: an
+# amount is rounded half-up to its currency's minor units). Written out here, not imported,
+# so the oracle stays independent of the code it checks.
+MINOR_UNITS = {"EUR": 2, "USD": 2, "GBP": 2, "JPY": 0, "BHD": 3, "KWD": 3}
 
 
-def round_half_up(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+def smallest_unit(currency: str) -> Decimal:
+    """0.01 for EUR, 1 for JPY, 0.001 for BHD."""
+    return Decimal(1).scaleb(-MINOR_UNITS[currency])
+
+
+def round_half_up(value: Decimal, currency: str) -> Decimal:
+    return value.quantize(smallest_unit(currency), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -218,7 +226,7 @@ def subscription_lines(world: World, account: Account, period: str) -> tuple[lis
             fee.row_id,
             count,
             fee.value,
-            round_half_up(fee.value * count / len(days)),
+            round_half_up(fee.value * count / len(days), account.currency),
         )
         for _tier, fee, count, _last in runs
     ]
@@ -258,7 +266,7 @@ def close_period(world: World, period: str) -> CloseResult:
                 rule_id,
                 quantity,
                 unit_price,
-                round_half_up(quantity * unit_price),
+                round_half_up(quantity * unit_price, charges[0].currency),
             )
         )
         invoice.event_ids.update(charge.event.event_id for charge in charges)

@@ -31,6 +31,7 @@ from billing.contracts import (
     expected_reasons,
     schema,
 )
+from billing.currencies import currencies_with_places, minor_units
 from invoice_renderer.events import invoice_generated
 from invoice_renderer.model import StoredDocument
 from tests.support.issued_invoices import sample_invoice
@@ -71,15 +72,35 @@ def test_invalid_examples_fail_both_validators_for_the_expected_reason(path: Pat
         check_invoice_generated(event)
 
 
-money = st.decimals(min_value=0, max_value=Decimal("9999999999999999.99"), places=2)
+def test_the_schema_knows_each_currency_s_minor_units() -> None:
+    """The contract's per-currency places are billing.currencies' (the seed's, JPY 0, BHD 3)."""
+    enums = [
+        branch["if"]["properties"]["currency"] for branch in schema(INVOICE_GENERATED_V1)["allOf"]
+    ]
+    assert enums[0]["enum"] == list(currencies_with_places(0))
+    assert enums[1]["enum"] == list(currencies_with_places(3))
+    assert sorted(enums[2]["not"]["enum"]) == sorted(enums[0]["enum"] + enums[1]["enum"])
+
+
+@st.composite
+def money_in(draw: st.DrawFn, currency: str) -> Decimal:
+    """An amount with exactly the currency's minor units as places."""
+    places = minor_units(currency)
+    return draw(
+        st.decimals(min_value=0, max_value=Decimal("9999999999999999"), places=places)
+    ).quantize(Decimal(1).scaleb(-places))
+
+
+CURRENCIES = ["EUR", "USD", "GBP", "JPY", "CHF", "BHD", "KWD"]
 
 
 @settings(max_examples=150, deadline=None)
 @given(
     seq=st.integers(min_value=1, max_value=999_999),
     period=st.sampled_from(["2026-01", "2026-10", "2026-12", "2027-02"]),
-    currency=st.sampled_from(["EUR", "USD", "GBP", "JPY", "CHF"]),
-    total=money,
+    currency_and_total=st.sampled_from(CURRENCIES).flatmap(
+        lambda currency: st.tuples(st.just(currency), money_in(currency))
+    ),
     replaces=st.one_of(st.none(), st.integers(min_value=1, max_value=999_999)),
     size=st.integers(min_value=1, max_value=50_000_000),
     occurred=st.datetimes(
@@ -89,12 +110,12 @@ money = st.decimals(min_value=0, max_value=Decimal("9999999999999999.99"), place
 def test_every_produced_event_satisfies_the_contract(
     seq: int,
     period: str,
-    currency: str,
-    total: Decimal,
+    currency_and_total: tuple[str, Decimal],
     replaces: int | None,
     size: int,
     occurred: datetime,
 ) -> None:
+    currency, total = currency_and_total
     base = sample_invoice(seq, period=period, usage_lines=1, late_lines=0, currency=currency)
     replaced = None if replaces is None else f"INV-{period.replace('-', '')}-{replaces:06d}"
     invoice = dataclasses.replace(
@@ -114,6 +135,7 @@ def test_every_produced_event_satisfies_the_contract(
     encoded = json.dumps(event)
     assert not any(isinstance(value, float) for value in event.values())
     assert Decimal(event["total"]) == Decimal(event["subtotal"]) == total
-    assert json.loads(encoded)["total"] == f"{total:.2f}"
+    # Money fields carry the currency's own places (SPEC says two: JPY has none, BHD three).
+    assert json.loads(encoded)["total"] == f"{total:.{minor_units(currency)}f}"
     assert event["replaces_invoice_number"] == replaced
     assert event["period"] == period

@@ -32,8 +32,10 @@ TENANT_FACING = {
     "invoice_lines",
     "priced_charges",
     "unpriced_charges",
-    "margins",
 }
+# What the platform pays an operator, and what it earns: never readable by a tenant (SPEC
+# section 5, revised), in any relation of any schema a tenant can reach.
+COST_COLUMNS = {"cost_id", "unit_cost", "cost_amount", "cost", "margin", "margin_pct", "revenue"}
 MODEL_SCHEMAS = ("billing", "intermediate", "staging")
 
 
@@ -58,8 +60,18 @@ def has_tenant_column(conn: psycopg.Connection[Any], relation: str) -> bool:
     return bool(row and row[0])
 
 
-def tenant_rows(database_url: str, relation: str) -> list[uuid.UUID | None]:
-    """The tenant_id of every row a session sees (None for relations without the column)."""
+def tenant_rows(
+    database_url: str, relation: str, *, refused_is_empty: bool = False
+) -> list[uuid.UUID | None]:
+    """The tenant_id of every row a session sees (None for relations without the column).
+
+    With refused_is_empty, a relation the session may not read at all counts as no rows.
+    """
+    if refused_is_empty:
+        try:
+            return tenant_rows(database_url, relation)
+        except errors.InsufficientPrivilege:
+            return []
     with psycopg.connect(database_url) as conn:
         identifier = sql.Identifier("billing", relation)
         if has_tenant_column(conn, relation):
@@ -123,7 +135,7 @@ def test_every_billing_relation_isolates_tenants(
     for relation in sorted(relations):
         everything = tenant_rows(auditor, relation)
         for tenant_id, tenant_url in ((TENANT_A, tenant_a), (TENANT_B, tenant_b)):
-            seen = tenant_rows(tenant_url, relation)
+            seen = tenant_rows(tenant_url, relation, refused_is_empty=relation not in TENANT_FACING)
             if relation in TENANT_FACING:
                 assert sorted(map(str, seen)) == sorted(
                     str(t) for t in everything if t == tenant_id
@@ -131,9 +143,78 @@ def test_every_billing_relation_isolates_tenants(
                 assert seen, f"{relation}: the fixture should give each tenant rows"
             else:
                 assert seen == [], f"{relation} is internal but a tenant sees rows"
-        assert tenant_rows(unmapped, relation) == [], f"{relation}: an unmapped login sees rows"
+        assert tenant_rows(unmapped, relation, refused_is_empty=True) == [], (
+            f"{relation}: an unmapped login sees rows"
+        )
         if relation in ("invoice_documents", "invoice_outbox", "period_closes"):
             assert everything, f"{relation}: the auditor should see the internal rows"
+
+
+def readable_columns(
+    owner_url: str, login_url: str, schemas: tuple[str, ...]
+) -> dict[str, set[str]]:
+    """relation -> the columns `login_url` can actually SELECT, tried one by one.
+
+    The columns are listed from the catalog as the owner (information_schema shows a login
+    only what it has some privilege on), then each is selected as the login.
+    """
+    with psycopg.connect(owner_url) as conn:
+        columns = conn.execute(
+            "select n.nspname, c.relname, a.attname from pg_attribute a"
+            " join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = any(%s) and c.relkind in ('r', 'v', 'p', 'm')"
+            " and a.attnum > 0 and not a.attisdropped",
+            (list(schemas),),
+        ).fetchall()
+    readable: dict[str, set[str]] = {}
+    with psycopg.connect(login_url, autocommit=True) as conn:
+        for schema, relation, column in columns:
+            query = sql.SQL("select {} from {} limit 1").format(
+                sql.Identifier(column), sql.Identifier(schema, relation)
+            )
+            try:
+                conn.execute(query).fetchall()
+            except errors.InsufficientPrivilege:
+                continue
+            readable.setdefault(f"{schema}.{relation}", set()).add(column)
+    return readable
+
+
+def test_a_tenant_reads_no_cost_or_margin_in_any_relation_or_column(
+    database_url: str, two_tenants_billed: None, login: LoginFactory
+) -> None:
+    tenant_a = login("billing_tenant", tenant_id=TENANT_A)
+    readable = readable_columns(
+        database_url, tenant_a, ("billing", "intermediate", "staging", "catalogue")
+    )
+    leaks = {
+        relation: columns & COST_COLUMNS
+        for relation, columns in readable.items()
+        if columns & COST_COLUMNS
+    }
+    assert leaks == {}, f"a tenant can read cost or margin columns: {leaks}"
+    # Whole relations: margins and the per-event costs are internal, the catalogues too.
+    for relation in ("billing.margins", "billing.charge_margins", "catalogue.operator_costs"):
+        assert relation not in readable, f"{relation}: a tenant can read it"
+    # What a tenant does read: its prices and amounts, its own rows only.
+    assert readable["billing.priced_charges"] >= {"event_id", "rule_id", "unit_price", "amount"}
+    assert readable["intermediate.int_charges_priced"] >= {"unit_price", "amount"}
+    with psycopg.connect(tenant_a) as conn:
+        seen = conn.execute(
+            "select distinct tenant_id, currency from billing.priced_charges"
+        ).fetchall()
+        assert seen == [(TENANT_A, "EUR")]
+        for statement in (
+            "select * from intermediate.int_charges_priced",
+            "select unit_cost from intermediate.int_charges_priced",
+            "select margin from billing.margins",
+        ):
+            with pytest.raises(errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(statement)
+    # Finance still reads them all, per event and per month.
+    with psycopg.connect(login("billing_finance")) as conn:
+        assert conn.execute("select count(*) from billing.charge_margins").fetchone() == (4,)
+        assert conn.execute("select count(*) from billing.margins").fetchone() == (3,)
 
 
 def test_a_tenant_cannot_impersonate_another_with_settings(

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.oracle import (
+    MINOR_UNITS,
     Account,
     CloseResult,
     LandedEvent,
@@ -28,6 +29,8 @@ from tests.oracle import (
     World,
     close_period,
     month_days,
+    round_half_up,
+    smallest_unit,
 )
 from tests.support.billing_data import (
     Event,
@@ -44,11 +47,20 @@ from tests.support.dbt import DbtProject
 TIERS = ("bronze", "silver")
 OPERATORS = ("op_a", "op_b")
 DIRECTIONS = ("outbound", "inbound")
-CURRENCIES = ("EUR", "USD")
+# Two-place currencies, one without minor units (JPY) and one with three (BHD).
+CURRENCIES = ("EUR", "USD", "JPY", "BHD")
 OPEN_START = date(2025, 1, 1)
 
 prices = st.decimals(min_value=Decimal("0"), max_value=Decimal("0.2"), places=6)
-fees = st.decimals(min_value=Decimal("0"), max_value=Decimal("999.99"), places=2)
+# Prices of a currency without minor units are larger (a yen is worth about a cent).
+yen_prices = st.decimals(min_value=Decimal("0"), max_value=Decimal("20"), places=6)
+
+
+def fees(currency: str) -> st.SearchStrategy[Decimal]:
+    """Monthly fees with at most the currency's minor units as places (the seed test's rule)."""
+    places = MINOR_UNITS[currency]
+    largest = {0: Decimal("99999"), 2: Decimal("999.99"), 3: Decimal("999.999")}[places]
+    return st.decimals(min_value=Decimal("0"), max_value=largest, places=places)
 
 
 def versions(
@@ -86,7 +98,8 @@ def worlds(draw: st.DrawFn) -> tuple[str, World]:
                     index += 1
                     if index != drop:
                         key = (tier, operator, direction, currency)
-                        rules += versions(draw, f"r{index}", key, prices, days)
+                        values = yen_prices if currency == "JPY" else prices
+                        rules += versions(draw, f"r{index}", key, values, days)
     for operator in OPERATORS:
         for direction in DIRECTIONS:
             for currency in CURRENCIES:
@@ -96,7 +109,9 @@ def worlds(draw: st.DrawFn) -> tuple[str, World]:
                     costs += versions(draw, f"c{index}", key, prices, days)
     for tier in TIERS:
         for currency in CURRENCIES:
-            tier_fees += versions(draw, f"f{tier}{currency}", (tier, currency), fees, days)
+            tier_fees += versions(
+                draw, f"f{tier}{currency}", (tier, currency), fees(currency), days
+            )
 
     accounts: list[Account] = []
     tiers: list[TierRow] = []
@@ -221,7 +236,7 @@ def check_pricing(database_url: str, expected: CloseResult) -> None:
         for row in query(
             database_url,
             "select event_id, rule_id, unit_price, amount, cost_id, cost_amount, margin"
-            " from billing.priced_charges",
+            " from billing.charge_margins",
         )
     }
     assert priced == {
@@ -296,9 +311,10 @@ def check_invoices(database_url: str, period: str, expected: CloseResult) -> Non
         exact = sum(
             (expected.priced[event_id].amount for event_id in invoice.event_ids), Decimal(0)
         )
-        assert abs(exact - sum(line[7] for line in usage_lines)) <= Decimal("0.005") * len(
-            usage_lines
-        )
+        half_unit = smallest_unit(invoice.currency) / 2
+        assert abs(exact - sum(line[7] for line in usage_lines)) <= half_unit * len(usage_lines)
+        # Each amount carries no more places than the currency's minor units.
+        assert all(line[7] == round_half_up(line[7], invoice.currency) for line in mine)
     # Every priced event up to the period is in exactly one line of one invoice.
     counts = query(
         database_url, "select event_id, count(*) from billing.issued_invoice_events group by 1"

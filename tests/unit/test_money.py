@@ -52,7 +52,12 @@ def test_quantities_and_exact_amounts() -> None:
     assert money.exact_amount(Decimal("-12.3")) == "-12.30"
 
 
-def test_every_currency_has_two_places_until_minor_units_come() -> None:
-    assert {money.currency_places(code) for code in ("EUR", "USD", "GBP", "JPY", None)} == {2}
+def test_each_currency_has_its_iso_minor_units() -> None:
+    assert {money.currency_places(code) for code in ("EUR", "USD", "GBP", None)} == {2}
+    assert (money.currency_places("JPY"), money.currency_places("BHD")) == (0, 3)
+    assert money.exact_amount(Decimal("4790"), "JPY") == "4790"
+    assert money.exact_amount(Decimal("13.477"), "BHD") == "13.477"
+    assert money.exact_amount(Decimal("13.480"), "BHD") == "13.480"
+    assert money.format_amount(Decimal("4790"), "JPY") == "4,790"
     assert money.stored_places(Decimal("0.012300")) == 4
     assert money.stored_places(Decimal("990")) == 0

@@ -64,9 +64,12 @@ def test_dbt_nodes_are_grouped_by_layer_marts_by_purpose_and_the_catalogues_are_
         "billing/issued_invoices",
         "billing/invoice_documents",
         "billing/invoice_events",
+        "billing/written_off_events",
+        "billing/written_off_fee_days",
     }
     assert groups["pricing"] == {
         "billing/priced_charges",
+        "billing/charge_margins",
         "billing/unpriced_charges",
         "billing/margins",
         "billing/catalogue_coverage",

@@ -6,7 +6,14 @@
     - refuses drafts that are stale (built for another period, or before another issue ran)
       and any period with close blockers;
     - issues every draft with the number the drafts model gave it (INV-YYYYMM-NNNNNN,
-      gapless; UNIQUE (period, seq) backs it up);
+      gapless; UNIQUE (period, seq) backs it up), and refuses a period that would need more
+      than 999,999 numbers (six digits);
+    - issues from one consistent set: the event -> line map is read once, into a snapshot,
+      and must match every draft line in event count, segments and exact amount
+      (sum of segments x unit_price = quantity x unit_price): a re-price between the build
+      and the issue is refused, never half-applied;
+    - resolves every void of the period that requires a replacement whose replacement came
+      out empty (billing.void_resolutions, with the reason), so it blocks no later close;
     - appends to billing.issued_invoices, issued_invoice_lines, issued_invoice_events and
       period_closes, which no model ever rebuilds;
     - ends with an explicit commit (dbt would roll back otherwise). Any error before it
@@ -24,6 +31,8 @@
     {%- set invoiceable = ref('int_invoiceable_charges') -%}
     {%- set close_status = ref('int_period_close_status') -%}
     {%- set blockers = ref('close_blockers') -%}
+    {%- set awaiting = ref('int_voids_awaiting_replacement') -%}
+    {%- set billed = ref('int_billed_events') -%}
 
     {%- set issue_sql -%}
     select pg_advisory_xact_lock(hashtext('billing.issue_invoices'), {{ period['number'] }});
@@ -51,32 +60,104 @@
         if blocker_count > 0 then
             raise exception 'the close of {{ label }} has % blockers (billing.close_blockers): nothing issued', blocker_count;
         end if;
+        if exists (select 1 from {{ drafts }} where seq > 999999) then
+            raise exception 'the close of {{ label }} needs invoice number % of the period, but INV-{{ yyyymm }}-NNNNNN has six digits (999,999 at most): nothing issued; widen the number format before closing {{ label }}',
+                (select max(seq) from {{ drafts }});
+        end if;
     end
     $issue_guard$;
 
+    -- One snapshot of the drafts, their lines and the events they bill: every later
+    -- statement reads these, never the models again.
     create temporary table issue_plan on commit drop as
     select
         drafts.*,
         coalesce(drafts.replaces_invoice_number, '') as replaces_key
     from {{ drafts }} as drafts;
 
-    -- The events first: this statement reads int_invoiceable_charges (a view) before the
-    -- new invoices exist, i.e. in the state the drafts were built from.
-    insert into billing.issued_invoice_events (event_id, invoice_number, line_number, tenant_id)
-    select charges.event_id, plan.invoice_number, lines.line_number, charges.tenant_id
+    create temporary table issue_lines on commit drop as
+    select
+        lines.*,
+        coalesce(lines.replaces_invoice_number, '') as replaces_key
+    from {{ draft_lines }} as lines;
+
+    -- int_invoiceable_charges is a view over the per-event prices: read once, here, before
+    -- the new invoices exist, i.e. in the state the drafts were built from, unless a run
+    -- re-priced since; the check below refuses that case.
+    create temporary table issue_events on commit drop as
+    select
+        charges.event_id,
+        charges.tenant_id,
+        charges.segments,
+        charges.unit_price,
+        plan.invoice_number,
+        lines.line_number
     from {{ invoiceable }} as charges
     inner join issue_plan as plan
         on
             charges.tenant_id = plan.tenant_id
             and coalesce(charges.replaces_invoice_number, '') = plan.replaces_key
-    inner join {{ draft_lines }} as lines
+    left join issue_lines as lines
         on
             charges.tenant_id = lines.tenant_id
-            and coalesce(charges.replaces_invoice_number, '') = coalesce(lines.replaces_invoice_number, '')
+            and coalesce(charges.replaces_invoice_number, '') = lines.replaces_key
             and charges.usage_period = lines.usage_period
             and charges.rule_id = lines.rule_id
-            and lines.line_type <> 'subscription'
-    order by charges.event_id;
+            and lines.line_type <> 'subscription';
+
+    do $issue_consistency$
+    declare
+        mismatches bigint;
+    begin
+        -- A checksum of amounts per line, not only a count: the events a line bills must
+        -- sum to its quantity and, at their own prices, to quantity x unit_price exactly.
+        select count(*) into mismatches
+        from (
+            select lines.invoice_number_key
+            from (
+                select
+                    plan.invoice_number as invoice_number_key,
+                    issue_lines.line_number,
+                    issue_lines.quantity,
+                    issue_lines.unit_price,
+                    issue_lines.event_count
+                from issue_lines
+                inner join issue_plan as plan
+                    on
+                        issue_lines.tenant_id = plan.tenant_id
+                        and issue_lines.replaces_key = plan.replaces_key
+                where issue_lines.line_type <> 'subscription'
+            ) as lines
+            full outer join (
+                select
+                    invoice_number,
+                    line_number,
+                    count(*) as event_count,
+                    sum(segments) as quantity,
+                    sum(segments * unit_price) as exact_amount
+                from issue_events
+                group by invoice_number, line_number
+            ) as billed
+                on
+                    lines.invoice_number_key = billed.invoice_number
+                    and lines.line_number = billed.line_number
+            where
+                lines.line_number is null
+                or billed.line_number is null
+                or lines.event_count <> billed.event_count
+                or lines.quantity <> billed.quantity
+                or lines.quantity * lines.unit_price <> billed.exact_amount
+        ) as inconsistent;
+        if mismatches > 0 then
+            raise exception 'issue of {{ label }}: % draft lines no longer match the priced events they bill (re-priced since the drafts were built?): nothing issued; run the close of {{ label }} again', mismatches;
+        end if;
+    end
+    $issue_consistency$;
+
+    insert into billing.issued_invoice_events (event_id, invoice_number, line_number, tenant_id)
+    select event_id, invoice_number, line_number, tenant_id
+    from issue_events
+    order by event_id;
 
     insert into billing.issued_invoices (
         invoice_number, period, seq, tenant_id, currency, subtotal, total, line_count,
@@ -98,11 +179,11 @@
         lines.description, lines.usage_period, lines.operator_id, lines.direction,
         lines.account_tier, lines.rule_id, lines.fee_id, lines.quantity, lines.unit_price,
         lines.amount, lines.service_start, lines.service_end, lines.period_days
-    from {{ draft_lines }} as lines
+    from issue_lines as lines
     inner join issue_plan as plan
         on
             lines.tenant_id = plan.tenant_id
-            and coalesce(lines.replaces_invoice_number, '') = plan.replaces_key
+            and lines.replaces_key = plan.replaces_key
     order by plan.invoice_number, lines.line_number;
 
     do $issue_check$
@@ -115,6 +196,36 @@
         end if;
     end
     $issue_check$;
+
+    -- A void of the period that requires a replacement and got no draft: its replacement
+    -- came out empty. It is resolved, with the reason, and blocks no later close.
+    create temporary table issue_resolutions on commit drop as
+    select
+        awaiting.invoice_number,
+        awaiting.tenant_id,
+        'empty_replacement' as resolution,
+        format(
+            'replacement empty: its %s events are billed on other non-void invoices since the void, and the account has no active day in {{ label }} to bill',
+            (
+                select count(*)
+                from billing.issued_invoice_events as voided_events
+                inner join {{ billed }} as billed
+                    on voided_events.event_id = billed.event_id
+                where voided_events.invoice_number = awaiting.invoice_number
+            )
+        ) as reason
+    from {{ awaiting }} as awaiting
+    where
+        awaiting.period = '{{ label }}'
+        and not exists (
+            select 1 from issue_plan as plan
+            where plan.replaces_invoice_number = awaiting.invoice_number
+        );
+
+    insert into billing.void_resolutions (invoice_number, tenant_id, resolution, reason, resolved_at)
+    select invoice_number, tenant_id, resolution, reason, now()
+    from issue_resolutions
+    order by invoice_number;
 
     insert into billing.period_closes (period, kind, closed_at, invoice_count, event_count)
     select
@@ -129,7 +240,10 @@
             where period = '{{ label }}' and kind = 'close'
         ) as is_closed
     ) as status
-    where not status.is_closed or exists (select 1 from issue_plan);
+    where
+        not status.is_closed
+        or exists (select 1 from issue_plan)
+        or exists (select 1 from issue_resolutions);
 
     commit;
     {%- endset -%}

@@ -14,12 +14,19 @@ invoice_voids as (
 
 ),
 
+written_off_events as (
+
+    select * from {{ ref('int_written_off_events') }}
+
+),
+
 billed as (
 
     select
         issued_invoice_events.event_id,
         issued_invoice_events.invoice_number,
-        issued_invoice_events.line_number
+        issued_invoice_events.line_number,
+        'billed' as settlement
     from issued_invoice_events
     where
         not exists (
@@ -28,6 +35,20 @@ billed as (
             where invoice_voids.invoice_number = issued_invoice_events.invoice_number
         )
 
+),
+
+-- A cancellation's events are settled too: never re-billed, never repriced.
+settled as (
+
+    select * from billed
+    union all
+    select
+        written_off_events.event_id,
+        written_off_events.invoice_number,
+        written_off_events.line_number,
+        'written_off' as settlement
+    from written_off_events
+
 )
 
-select * from billed
+select * from settled

@@ -256,17 +256,16 @@ final as (
         currency,
         account_tier,
         rule_id,
-        cast(unit_price as {{ dbt.type_numeric() }}) as unit_price,
-        cast(amount as {{ dbt.type_numeric() }}) as amount,
+        -- Exact: no column type rounds a catalogue value or a ratio (SPEC section 3).
+        cast(unit_price as {{ type_exact_numeric() }}) as unit_price,
+        cast(amount as {{ type_exact_numeric() }}) as amount,
         cost_id,
-        cast(unit_cost as {{ dbt.type_numeric() }}) as unit_cost,
-        cast(cost_amount as {{ dbt.type_numeric() }}) as cost_amount,
-        cast(amount - cost_amount as {{ dbt.type_numeric() }}) as margin,
+        cast(unit_cost as {{ type_exact_numeric() }}) as unit_cost,
+        cast(cost_amount as {{ type_exact_numeric() }}) as cost_amount,
+        cast(amount - cost_amount as {{ type_exact_numeric() }}) as margin,
         cast(
-            case
-                when amount <> 0 then {{ round_half_up('(amount - cost_amount) / amount', 6) }}
-            end
-            as {{ dbt.type_numeric() }}
+            case when amount <> 0 then (amount - cost_amount) / amount end
+            as {{ type_exact_numeric() }}
         ) as margin_pct,
         unpriced_reason,
         (select pricing_inputs.checksum from pricing_inputs) as pricing_checksum,

@@ -7,6 +7,12 @@ active_days as (
 
 ),
 
+currencies as (
+
+    select * from {{ ref('stg_catalogue__currencies') }}
+
+),
+
 islands as (
 
     select
@@ -41,8 +47,12 @@ final as (
     select
         runs.*,
         {{ period_days() }} as period_days,
-        {{ round_half_up('monthly_fee * active_days / ' ~ period_days(), 2) }} as amount
+        {{ round_money(
+            'runs.monthly_fee * runs.active_days / ' ~ period_days(), 'currencies.minor_units'
+        ) }} as amount
     from runs
+    inner join currencies
+        on runs.currency = currencies.currency
 
 )
 

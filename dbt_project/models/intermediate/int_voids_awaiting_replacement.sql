@@ -14,6 +14,12 @@ issued_invoices as (
 
 ),
 
+void_resolutions as (
+
+    select * from {{ ref('stg_issued__void_resolutions') }}
+
+),
+
 awaiting as (
 
     select
@@ -30,6 +36,12 @@ awaiting as (
             select 1
             from issued_invoices as replacements
             where replacements.replaces_invoice_number = invoice_voids.invoice_number
+        )
+        -- An empty replacement resolves the void (macro issue_invoices records it).
+        and not exists (
+            select 1
+            from void_resolutions
+            where void_resolutions.invoice_number = invoice_voids.invoice_number
         )
 
 )

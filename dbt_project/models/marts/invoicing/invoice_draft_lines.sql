@@ -31,6 +31,12 @@ pricing_rules as (
 
 ),
 
+currencies as (
+
+    select * from {{ ref('stg_catalogue__currencies') }}
+
+),
+
 regular_subscriptions as (
 
     select
@@ -118,8 +124,9 @@ usage_lines as (
         cast(null as {{ dbt.type_string() }}) as fee_id,
         cast(usage_quantities.quantity as {{ dbt.type_bigint() }}) as quantity,
         cast(usage_quantities.unit_price as {{ dbt.type_numeric() }}) as unit_price,
-        {{ round_half_up('usage_quantities.quantity * usage_quantities.unit_price', 2) }}
-            as amount,
+        {{ round_money(
+            'usage_quantities.quantity * usage_quantities.unit_price', 'currencies.minor_units'
+        ) }} as amount,
         cast(null as date) as service_start,
         cast(null as date) as service_end,
         cast(null as {{ dbt.type_int() }}) as period_days,
@@ -127,6 +134,8 @@ usage_lines as (
     from usage_quantities
     inner join pricing_rules
         on usage_quantities.rule_id = pricing_rules.rule_id
+    inner join currencies
+        on pricing_rules.currency = currencies.currency
 
 ),
 

@@ -1,4 +1,8 @@
-{#- Incremental by period: a run recomputes the periods whose events it (re)priced. -#}
+{#- Incremental by period: a run recomputes every period with an event (re)priced since margins
+    were last built, whichever run priced it. int_charges_priced stamps each row it (re)prices
+    with priced_at (it reprices when its input checksum changes), and margins keeps the
+    latest stamp it has read (priced_through): a reprice in one run and margins in a later one
+    therefore still recompute the repriced periods. -#}
 {{
     config(
         materialized='incremental',
@@ -17,14 +21,30 @@ charges as {{ inline_cte() }} (
 ),
 
 {% if is_incremental() %}
+margins_built as (
+
+    select max(priced_through) as priced_through from {{ this }}
+
+),
+
 repriced_periods as (
 
-    select distinct period
+    select distinct charges.period
     from charges
-    where priced_at = {{ run_started_literal() }}
+    where
+        charges.priced_at > coalesce(
+            (select margins_built.priced_through from margins_built),
+            cast('1970-01-01' as {{ dbt.type_timestamp() }})
+        )
 
 ),
 {% endif %}
+
+pricing_stamp as (
+
+    select max(charges.priced_at) as priced_through from charges
+
+),
 
 priced_charges as (
 
@@ -71,7 +91,8 @@ final as (
         cast(
             case when revenue <> 0 then {{ round_half_up('(revenue - cost) / revenue', 6) }} end
             as {{ dbt.type_numeric() }}
-        ) as margin_pct
+        ) as margin_pct,
+        (select pricing_stamp.priced_through from pricing_stamp) as priced_through
     from aggregated
 
 )

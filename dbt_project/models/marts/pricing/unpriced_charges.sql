@@ -3,9 +3,22 @@
 
 with
 
+-- The columns by name, not `select *`: tenants may read only some columns of
+-- int_charges_priced (column privileges), and a view checks every column it names.
 charges as (
 
-    select * from {{ ref('int_charges_priced') }}
+    select
+        event_id,
+        tenant_id,
+        occurred_at,
+        period,
+        operator_id,
+        direction,
+        segments,
+        currency,
+        account_tier,
+        unpriced_reason
+    from {{ ref('int_charges_priced') }}
     where unpriced_reason is not null
 
 ),
