@@ -136,7 +136,11 @@ def invoice_record(invoice: IssuedInvoice, pdf: StoredDocument) -> dict[str, Any
         "tax_statement": None
         if tax is None
         else {"statement": tax.statement, "reason": tax.reason},
-        "catalogue_versions": invoice.catalogue_versions,
+        "catalogue_versions": (
+            None
+            if invoice.catalogue_versions is None
+            else dict(sorted(invoice.catalogue_versions.items()))
+        ),
         "lines": [
             {key: value for key, value in line.items() if key not in ("invoice_number", "currency")}
             for line in lines(invoice)

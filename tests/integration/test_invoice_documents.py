@@ -375,7 +375,7 @@ def test_the_document_reads_in_the_customers_words(settings: Settings, database_
     assert [line["rule_id"] or line["fee_id"] for line in lines] == [
         line.rule_id or line.fee_id for line in invoice.lines
     ]
-    # Stable bytes: the same issued invoice gives the same copies.
+    # Stable bytes: the same issued invoice gives the same copies (read back or not).
     again = copies.invoice_json(
         invoice, StoredDocument(record["document_uri"], record["document_sha256"], 1, False)
     )

@@ -27,12 +27,15 @@
 
 {#- The issuer and tax arguments, checked: every field a non-empty string. -#}
 {% macro _issue_snapshot_args(issuer, tax) -%}
-    {%- set wanted = {'issuer': ['name', 'address', 'vat_id', 'email'], 'tax': ['statement', 'reason']} -%}
+    {%- set wanted = {
+        'issuer': ['name', 'address', 'vat_id', 'email'],
+        'tax': ['statement', 'reason'],
+    } -%}
     {%- set given = {'issuer': issuer, 'tax': tax} -%}
     {%- for argument, fields in wanted.items() -%}
         {%- for field in fields -%}
-            {%- if given[argument] is not mapping or not (given[argument].get(field) | string | trim)
-                or given[argument].get(field) is none -%}
+            {%- set value = given[argument].get(field) if given[argument] is mapping else none -%}
+            {%- if value is none or not (value | string | trim) -%}
                 {{ exceptions.raise_compiler_error(
                     "issue_invoices needs " ~ argument ~ "." ~ field ~ ": run it with --args "
                     ~ "'{issuer: {name, address, vat_id, email}, tax: {statement, reason}}' "

@@ -2,6 +2,9 @@
 {%- set next_month = dbt.dateadd(
     'month', 1, "cast(" ~ dbt.concat(["usage_quantities.usage_period", "'-01'"]) ~ " as date)"
 ) %}
+{#- The first day its price version is no longer in force, at the latest next_month. -#}
+{%- set price_end = "least(coalesce(pricing_rules.effective_to, " ~ next_month ~ "), "
+    ~ next_month ~ ")" %}
 with
 
 close_status as (
@@ -130,9 +133,7 @@ usage_lines as (
             pricing_rules.effective_from,
             cast({{ dbt.concat(["usage_quantities.usage_period", "'-01'"]) }} as date)
         ) as service_start,
-        cast({{ dbt.dateadd('day', -1, "least(
-            coalesce(pricing_rules.effective_to, " ~ next_month ~ "), " ~ next_month ~ ")") }}
-            as date) as service_end,
+        cast({{ dbt.dateadd('day', -1, price_end) }} as date) as service_end,
         cast(null as {{ dbt.type_int() }}) as period_days,
         usage_quantities.event_count
     from usage_quantities
