@@ -243,8 +243,8 @@ def _print_invoice(invoice: IssuedInvoice, detail: bool) -> None:
         console.print(blocks)
     tax = invoice.tax.statement.lower() if invoice.tax else "no tax charged"
     console.print(
-        f"subtotal {invoice.currency} {format_places(invoice.subtotal, places)}   "
-        f"[bold]total {invoice.currency} {format_places(invoice.total, places)}[/]   ({tax})"
+        f"subtotal {format_places(invoice.subtotal, places)} {invoice.currency}   "
+        f"[bold]total {format_places(invoice.total, places)} {invoice.currency}[/]   ({tax})"
     )
 
 
@@ -344,6 +344,7 @@ def render(
     console.print(
         f"{report.recorded} document(s) recorded ({report.stored} stored, "
         f"{report.already_stored} found already stored), {report.events} event(s) queued, "
+        f"{report.copies} JSON/CSV copies stored, "
         f"{report.seconds:.1f} s with {report.workers} worker(s), "
         f"{report.per_second:.1f} documents/s"
     )
