@@ -1,11 +1,13 @@
-"""Issued invoices as they are read back: header, customer, lines and void.
+"""Issued invoices as they are read back: header, snapshot, lines and void.
 
 The one read model of an issued invoice, shared by Finance's commands (list, show, totals)
 and the renderer (documents, events). It reads the append-only tables the migrations create
-(billing.issued_invoices, issued_invoice_lines, invoice_voids) and ref.accounts, so it works
-before the first close too; an invoice's status is derived from its void, as in the
-billing.invoices view (SPEC section 4). The caller's connection decides the role and so the
-rows it may see.
+(billing.issued_invoices, issued_invoice_lines, invoice_voids), so it works before the first
+close too; an invoice's status is derived from its void, as in the billing.invoices view
+(SPEC section 4). The customer, issuer, terms and tax statement come from the invoice's own
+snapshot, taken when it was issued, never from today's ref.accounts or settings: a rename
+after issue changes no document. The caller's connection decides the role and so the rows it
+may see.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from uuid import UUID
 import psycopg
 
 from billing.periods import Period
+from billing.settings import Issuer, TaxStatement
 
 Connection = psycopg.Connection[Any]
 
@@ -34,11 +37,14 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Customer:
-    """The billed account, from ref.accounts."""
+    """The bill-to of an invoice: the account as ref.accounts held it at issue."""
 
     tenant_id: UUID
     name: str
     billing_email: str
+    address: str | None = None  # postal address, lines separated by newlines
+    country: str | None = None  # ISO 3166-1 alpha-2
+    tax_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class InvoiceLine:
     service_start: date | None
     service_end: date | None
     period_days: int | None
+    operator_name: str | None = None  # the operators seed's display name at issue
+    operator_country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,9 +93,17 @@ class IssuedInvoice:
     line_count: int
     issued_at: datetime
     replaces_invoice_number: str | None
-    customer: Customer | None  # None when ref.accounts has no row for the tenant
+    customer: Customer | None  # None only for an invoice issued without an account
     lines: tuple[InvoiceLine, ...] = ()
     void: Void | None = None
+    # The rest of the snapshot. None on invoices issued before it was kept (migration 0007):
+    # their documents use the configured issuer and tax statement, and show no due date.
+    issuer: Issuer | None = None
+    tax: TaxStatement | None = None
+    payment_terms_days: int | None = None
+    due_date: date | None = None
+    minor_units: int = 2  # ISO 4217 minor units of the currency: the places amounts print with
+    catalogue_versions: dict[str, str] | None = None
 
     @property
     def status(self) -> Status:
@@ -108,10 +124,14 @@ _HEADERS = """
         invoices.invoice_number, invoices.period, invoices.tenant_id, invoices.currency,
         invoices.subtotal, invoices.total, invoices.line_count, invoices.issued_at,
         invoices.replaces_invoice_number,
-        accounts.name, accounts.billing_email,
-        voids.reason, voids.replacement, voids.voided_at, voids.voided_by
+        voids.reason, voids.replacement, voids.voided_at, voids.voided_by,
+        invoices.bill_to_name, invoices.bill_to_email, invoices.bill_to_address,
+        invoices.bill_to_country, invoices.bill_to_tax_id,
+        invoices.issuer_name, invoices.issuer_address, invoices.issuer_vat_id,
+        invoices.issuer_email, invoices.tax_statement, invoices.tax_reason,
+        invoices.payment_terms_days, invoices.due_date, invoices.currency_minor_units,
+        invoices.catalogue_versions
     from billing.issued_invoices as invoices
-    left join ref.accounts as accounts on accounts.tenant_id = invoices.tenant_id
     left join billing.invoice_voids as voids on voids.invoice_number = invoices.invoice_number
 """
 
@@ -119,18 +139,27 @@ _LINES = """
     select
         invoice_number, line_number, line_type, description, usage_period, operator_id,
         direction, account_tier, rule_id, fee_id, quantity, unit_price, amount,
-        service_start, service_end, period_days
+        service_start, service_end, period_days, operator_name, operator_country
     from billing.issued_invoice_lines
     where invoice_number = any(%s)
     order by invoice_number, line_number
 """
 
 
+def _customer(tenant_id: UUID, snapshot: Sequence[Any]) -> Customer | None:
+    name, email, address, country, tax_id = snapshot
+    if name is None:
+        return None
+    return Customer(tenant_id, name, email, address, country.strip() if country else None, tax_id)
+
+
 def _header(row: Sequence[Any], lines: Iterable[InvoiceLine] = ()) -> IssuedInvoice:
     (number, period, tenant_id, currency, subtotal, total, line_count, issued_at, replaces) = row[
         :9
     ]
-    name, email, reason, replacement, voided_at, voided_by = row[9:]
+    reason, replacement, voided_at, voided_by = row[9:13]
+    issuer_name, issuer_address, issuer_vat_id, issuer_email = row[18:22]
+    tax_statement, tax_reason, terms, due_date, minor_units, catalogues = row[22:28]
     return IssuedInvoice(
         invoice_number=number,
         period=period,
@@ -141,9 +170,19 @@ def _header(row: Sequence[Any], lines: Iterable[InvoiceLine] = ()) -> IssuedInvo
         line_count=line_count,
         issued_at=issued_at,
         replaces_invoice_number=replaces,
-        customer=None if name is None else Customer(tenant_id, name, email),
+        customer=_customer(tenant_id, row[13:18]),
         lines=tuple(lines),
         void=None if reason is None else Void(reason, replacement, voided_at, voided_by),
+        issuer=(
+            None
+            if issuer_name is None
+            else Issuer(issuer_name, issuer_address, issuer_vat_id, issuer_email)
+        ),
+        tax=None if tax_statement is None else TaxStatement(tax_statement, tax_reason),
+        payment_terms_days=terms,
+        due_date=due_date,
+        minor_units=2 if minor_units is None else minor_units,
+        catalogue_versions=catalogues,
     )
 
 
@@ -164,6 +203,8 @@ def _line(row: Sequence[Any]) -> InvoiceLine:
         service_start=row[13],
         service_end=row[14],
         period_days=row[15],
+        operator_name=row[16],
+        operator_country=row[17].strip() if row[17] else None,
     )
 
 

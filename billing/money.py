@@ -64,3 +64,9 @@ def exact_amount(value: Decimal, currency: str | None = None) -> str:
     JPY '4790', BHD '13.477' (issued amounts already have exactly those places)."""
     places = currency_places(currency)
     return _fixed(value.quantize(Decimal(1).scaleb(-places)), places, grouping=False)
+
+
+def format_places(value: Decimal, places: int, *, grouping: bool = True) -> str:
+    """A value with `places` decimals (an issued invoice's currency minor units), more only
+    where the stored value has more (never rounded here): JPY '1,234', BHD '1.250'."""
+    return _fixed(value, max(places, stored_places(value)), grouping=grouping)

@@ -43,6 +43,18 @@ class Issuer:
     email: str = "billing@relay.example"
 
 
+@dataclass(frozen=True)
+class TaxStatement:
+    """What every invoice says about tax, and why (SPEC section 4: no tax is charged).
+
+    A reverse-charge wording, for example: statement "Reverse charge", reason "VAT to be
+    accounted for by the recipient (Article 196, Council Directive 2006/112/EC)".
+    """
+
+    statement: str = "Tax not charged"
+    reason: str = "amounts are net; no VAT or other tax is calculated or charged on this invoice"
+
+
 class Settings(BaseSettings):
     """Everything configurable. Field `x` is read from BILLING_X (case-insensitive)."""
 
@@ -77,6 +89,9 @@ class Settings(BaseSettings):
     issuer_address: str = Issuer.address
     issuer_vat_id: str = Issuer.vat_id
     issuer_email: str = Issuer.email
+    # Printed on every invoice; stored with each invoice when it is issued (its snapshot).
+    tax_statement: Annotated[str, Field(min_length=1, max_length=100)] = TaxStatement.statement
+    tax_reason: Annotated[str, Field(min_length=1, max_length=300)] = TaxStatement.reason
     # The CLI shows the traceback of an unexpected error (as `billing --debug`).
     debug: bool = False
 
@@ -100,6 +115,10 @@ class Settings(BaseSettings):
     @property
     def issuer(self) -> Issuer:
         return Issuer(self.issuer_name, self.issuer_address, self.issuer_vat_id, self.issuer_email)
+
+    @property
+    def tax(self) -> TaxStatement:
+        return TaxStatement(self.tax_statement, self.tax_reason)
 
     @property
     def role_database_urls(self) -> dict[Role, str]:

@@ -30,6 +30,7 @@ from billing.money import (
     exact_amount,
     format_amount,
     format_money,
+    format_places,
     format_quantity,
     format_unit_price,
 )
@@ -48,6 +49,7 @@ from billing_cli.output import (
 from finance.invoices import list_invoices, show_invoice, void_invoice
 from invoice_renderer.publisher import publish_pending
 from invoice_renderer.render import default_workers, render_pending
+from invoice_renderer.wording import describe
 
 invoices_app = typer.Typer(
     help="Issued invoices: list, show, void, render their PDFs and publish their events.",
@@ -174,12 +176,14 @@ def list_command(month: OptionalMonth = None, output: FormatOption = OutputForma
     _print_list(invoices, month)
 
 
-def _print_invoice(invoice: IssuedInvoice) -> None:
-    name = invoice.customer.name if invoice.customer else "(no account in ref.accounts)"
+def _print_invoice(invoice: IssuedInvoice, detail: bool) -> None:
+    name = invoice.customer.name if invoice.customer else "(issued without a bill-to)"
     console.print(f"[bold]{invoice.invoice_number}[/]  {_status(invoice)}")
     console.print(f"tenant    {name}  {invoice.tenant_id}", markup=False)
     console.print(f"period    {Period.parse(invoice.period).name} ({invoice.period})")
     console.print(f"issued    {invoice.issued_at:%Y-%m-%d %H:%M} UTC")
+    if invoice.due_date is not None:
+        console.print(f"due       {invoice.due_date:%Y-%m-%d} ({invoice.payment_terms_days} days)")
     if invoice.replaces_invoice_number:
         console.print(f"replaces  {invoice.replaces_invoice_number}")
     if invoice.void is not None:
@@ -188,52 +192,79 @@ def _print_invoice(invoice: IssuedInvoice) -> None:
             f" (replacement {invoice.void.replacement}): {invoice.void.reason}",
             markup=False,
         )
+    if detail and invoice.catalogue_versions:
+        versions = ", ".join(
+            f"{seed} {checksum[:12]}"
+            for seed, checksum in sorted(invoice.catalogue_versions.items())
+        )
+        console.print(f"catalogue {versions}", markup=False)
+    places = invoice.minor_units
+    # As on the customer's PDF by default; --detail: the issued text with its rule or fee id.
+    descriptions = [
+        line.description
+        if detail
+        else "\n".join(part for part in (text.description, text.detail) if part)
+        for line, text in ((line, describe(line, invoice.lines, places)) for line in invoice.lines)
+    ]
     rows = table()
     rows.add_column("#", justify="right", no_wrap=True)
-    rows.add_column(
-        "description",
-        min_width=longest_word([line.description for line in invoice.lines]),
-        ratio=1,
-    )
+    rows.add_column("description", min_width=longest_word(descriptions), ratio=1)
+    if detail:
+        rows.add_column("rule / fee", no_wrap=True)
     rows.add_column("quantity", justify="right", no_wrap=True)
     rows.add_column("unit price", justify="right", no_wrap=True)
     rows.add_column("amount", justify="right", no_wrap=True)
-    for line in invoice.lines:
+    for line, description in zip(invoice.lines, descriptions, strict=True):
+        text = describe(line, invoice.lines, places)
+        quantity = format_quantity(line.quantity) if detail else text.quantity
         rows.add_row(
             str(line.line_number),
-            Text(line.description),
-            format_quantity(line.quantity),
-            format_unit_price(line.unit_price, invoice.currency),
-            format_amount(line.amount, invoice.currency),
+            Text(description),
+            *([line.rule_id or line.fee_id or ""] if detail else []),
+            quantity,
+            text.unit_price,
+            text.amount,
         )
     if fits(rows):
         console.print(rows)
-    else:  # too narrow for five columns: one block per line, nothing cut
+    else:  # too narrow for the columns: one block per line, nothing cut
         blocks = Table.grid(padding=(0, 2))
         blocks.add_column(justify="right", no_wrap=True)
         blocks.add_column(ratio=1)
-        for line in invoice.lines:
+        for line, description in zip(invoice.lines, descriptions, strict=True):
+            text = describe(line, invoice.lines, places)
+            reference = f" [{line.rule_id or line.fee_id}]" if detail else ""
             blocks.add_row(
                 str(line.line_number),
                 Text(
-                    f"{line.description}\n{format_quantity(line.quantity)} × "
-                    f"{format_unit_price(line.unit_price, invoice.currency)} = "
-                    f"{format_amount(line.amount, invoice.currency)}"
+                    f"{description}{reference}\n{text.quantity} × {text.unit_price} = {text.amount}"
                 ),
             )
         console.print(blocks)
+    tax = invoice.tax.statement.lower() if invoice.tax else "no tax charged"
     console.print(
-        f"subtotal {format_money(invoice.subtotal, invoice.currency)}   "
-        f"[bold]total {format_money(invoice.total, invoice.currency)}[/]   (no tax charged)"
+        f"subtotal {format_places(invoice.subtotal, places)} {invoice.currency}   "
+        f"[bold]total {format_places(invoice.total, places)} {invoice.currency}[/]   ({tax})"
     )
 
 
 @invoices_app.command("show")
-def show_command(number: Number, output: FormatOption = OutputFormat.TABLE) -> None:
-    """One invoice with its lines (--format json: every column of every line)."""
+def show_command(
+    number: Number,
+    output: FormatOption = OutputFormat.TABLE,
+    detail: Annotated[
+        bool,
+        typer.Option(
+            "--detail",
+            help="Finance's view: the issued descriptions with their rule and fee ids, and the "
+            "catalogue versions (default: the lines as the customer's PDF words them).",
+        ),
+    ] = False,
+) -> None:
+    """One invoice with its lines (--format json or csv: every column of every line)."""
     invoice = show_invoice(database_url(), number)
     if output is OutputFormat.TABLE:
-        _print_invoice(invoice)
+        _print_invoice(invoice, detail)
     elif output is OutputFormat.JSON:
         record = _record(invoice)
         record["lines"] = [_line_record(line, invoice.currency) for line in invoice.lines]
@@ -313,6 +344,7 @@ def render(
     console.print(
         f"{report.recorded} document(s) recorded ({report.stored} stored, "
         f"{report.already_stored} found already stored), {report.events} event(s) queued, "
+        f"{report.copies} JSON/CSV copies stored, "
         f"{report.seconds:.1f} s with {report.workers} worker(s), "
         f"{report.per_second:.1f} documents/s"
     )

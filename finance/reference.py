@@ -4,7 +4,9 @@ Every row of the file is checked first; one bad row refuses the whole file with 
 number, column and reason, and nothing is written. A good file is upserted in one
 transaction: new keys are inserted, changed rows updated (updated_at, updated_by), identical
 rows left untouched, so importing the same file twice changes nothing. Rows missing from the
-file are kept (an import never deletes).
+file are kept (an import never deletes), and so are optional columns the file leaves out.
+Every change of an account is kept in ref.account_changes (who, when, old -> new) by the
+table's trigger (migration 0008), whatever path changed it.
 """
 
 from __future__ import annotations
@@ -22,12 +24,18 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
+from billing.countries import is_country
 from billing.errors import RefusedError
 
 MAX_PROBLEMS_SHOWN: Final = 20
 _CURRENCY = re.compile(r"[A-Z]{3}\Z")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\Z")
 _TIER = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}\Z")
+# Loosely (formats differ by country): letters and digits, with spaces, dots, dashes or
+# slashes between them, at least two digits: DE123456789, GB 123 4567 89, CHE-123.456.789 MWST.
+_TAX_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ./-]{0,38}[A-Za-z0-9])?\Z")
+MAX_ADDRESS_LINES: Final = 6
+DEFAULT_PAYMENT_TERMS_DAYS: Final = 30
 
 
 class ImportRefusedError(RefusedError):
@@ -104,6 +112,54 @@ class _RowChecker:
             return value
         return str(parsed)
 
+    def optional_text(self, column: str) -> str | None:
+        """The cell, stripped; None when the column is absent or the cell empty."""
+        value = self.cells.get(column, "").strip()
+        return value or None
+
+    def address(self, column: str = "address") -> str | None:
+        value = self.optional_text(column)
+        if value is None:
+            return None
+        lines = [line.strip() for line in value.splitlines() if line.strip()]
+        if len(value) > 500:
+            self.refuse(column, "is longer than 500 characters")
+        elif len(lines) > MAX_ADDRESS_LINES:
+            self.refuse(column, f"has {len(lines)} lines, at most {MAX_ADDRESS_LINES}")
+        return "\n".join(lines)
+
+    def country(self, column: str = "country") -> str | None:
+        value = self.optional_text(column)
+        if value is None:
+            return None
+        if not is_country(value.upper()):
+            self.refuse(
+                column,
+                f"{value!r} is not an ISO 3166-1 alpha-2 country code (like FR, DE, GB, US)",
+            )
+        return value.upper()
+
+    def tax_id(self, column: str = "tax_id") -> str | None:
+        value = self.optional_text(column)
+        if value is None:
+            return None
+        if not _TAX_ID.match(value) or sum(char.isdigit() for char in value) < 2:
+            self.refuse(
+                column,
+                f"{value!r} is not a tax id (letters and digits, spaces, '.', '-' or '/' "
+                "between them, at least two digits; like DE123456789)",
+            )
+        return value
+
+    def days(self, column: str, *, default: int, maximum: int = 365) -> int:
+        value = self.optional_text(column)
+        if value is None:
+            return default
+        if not value.isdigit() or int(value) > maximum:
+            self.refuse(column, f"{value!r} is not a number of days from 0 to {maximum}")
+            return default
+        return int(value)
+
     def day(self, column: str, *, optional: bool = False) -> date | None:
         value = self.cells[column].strip()
         if not value and optional:
@@ -123,6 +179,13 @@ class _Table:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     parse: Callable[[_RowChecker], tuple[Any, ...] | None]
+    # Columns a file may leave out: then they are not changed (new rows take the defaults).
+    optional: tuple[str, ...] = ()
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        """The columns of a parsed row, in order: the required ones, then the optional ones."""
+        return self.columns + self.optional
 
 
 def _parse_account(row: _RowChecker) -> tuple[Any, ...] | None:
@@ -140,9 +203,24 @@ def _parse_account(row: _RowChecker) -> tuple[Any, ...] | None:
             f"{deactivated_on} is not after activated_on {activated_on} "
             "(deactivated_on is the first day the account is no longer active)",
         )
+    address = row.address()
+    country = row.country()
+    tax_id = row.tax_id()
+    terms = row.days("payment_terms_days", default=DEFAULT_PAYMENT_TERMS_DAYS)
     if not row.ok:
         return None
-    return (tenant_id, name, currency, email, activated_on, deactivated_on)
+    return (
+        tenant_id,
+        name,
+        currency,
+        email,
+        activated_on,
+        deactivated_on,
+        address,
+        country,
+        tax_id,
+        terms,
+    )
 
 
 def _parse_tier(row: _RowChecker) -> tuple[Any, ...] | None:
@@ -164,6 +242,7 @@ ACCOUNTS: Final = _Table(
     ("tenant_id", "name", "currency", "billing_email", "activated_on", "deactivated_on"),
     ("tenant_id",),
     _parse_account,
+    optional=("address", "country", "tax_id", "payment_terms_days"),
 )
 TIERS: Final = _Table(
     "ref.account_tiers",
@@ -173,8 +252,11 @@ TIERS: Final = _Table(
 )
 
 
-def _read(path: Path, table: _Table) -> tuple[list[tuple[int, tuple[Any, ...]]], list[Problem]]:
-    """(line, parsed row) for each data row, and every problem found."""
+_Parsed = tuple[list[tuple[int, tuple[Any, ...]]], list[Problem], tuple[str, ...]]
+
+
+def _read(path: Path, table: _Table) -> _Parsed:
+    """(line, parsed row) for each data row, every problem found, and the file's columns."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
@@ -201,9 +283,7 @@ def _read(path: Path, table: _Table) -> tuple[list[tuple[int, tuple[Any, ...]]],
         ) from None
 
 
-def _parse_rows(
-    path: Path, table: _Table, reader: _csv.Reader
-) -> tuple[list[tuple[int, tuple[Any, ...]]], list[Problem]]:
+def _parse_rows(path: Path, table: _Table, reader: _csv.Reader) -> _Parsed:
     problems: list[Problem] = []
     parsed: list[tuple[int, tuple[Any, ...]]] = []
     header = next(reader, None)
@@ -213,7 +293,7 @@ def _parse_rows(
         )
     header = [name.strip() for name in header]
     missing = [name for name in table.columns if name not in header]
-    unknown = [name for name in header if name not in table.columns]
+    unknown = [name for name in header if name not in table.all_columns]
     if missing or unknown or len(set(header)) != len(header):
         details = []
         if missing:
@@ -222,9 +302,10 @@ def _parse_rows(
             details.append(f"unknown {', '.join(unknown)}")
         if len(set(header)) != len(header):
             details.append("a column appears twice")
+        optional = f" and may name {', '.join(table.optional)}" if table.optional else ""
         raise ImportRefusedError(
-            f"{path} line 1: the header must name the columns {', '.join(table.columns)} "
-            f"({'; '.join(details)}); nothing imported"
+            f"{path} line 1: the header must name the columns {', '.join(table.columns)}"
+            f"{optional} ({'; '.join(details)}); nothing imported"
         )
     seen: dict[tuple[Any, ...], int] = {}
     line = reader.line_num
@@ -240,7 +321,7 @@ def _parse_rows(
         row = table.parse(checker)
         if row is None:
             continue
-        key = tuple(row[table.columns.index(name)] for name in table.key)
+        key = tuple(row[table.all_columns.index(name)] for name in table.key)
         if key in seen:
             checker.refuse(
                 ", ".join(table.key),
@@ -249,7 +330,8 @@ def _parse_rows(
             continue
         seen[key] = first_line
         parsed.append((first_line, row))
-    return parsed, problems
+    present = table.columns + tuple(name for name in table.optional if name in header)
+    return parsed, problems, present
 
 
 def _refuse(path: Path, problems: list[Problem]) -> ImportRefusedError:
@@ -268,9 +350,9 @@ def _identifiers(names: tuple[str, ...] | list[str], prefix: str | None = None) 
     )
 
 
-def _upsert_sql(table: _Table) -> sql.Composed:
+def _upsert_sql(table: _Table, columns: tuple[str, ...]) -> sql.Composed:
     """insert ... on conflict do update, touching a row only when a value changed."""
-    values = [name for name in table.columns if name not in table.key]
+    values = [name for name in columns if name not in table.key]
     return sql.SQL(
         "insert into {table} as current ({columns}) "
         "select {columns} from incoming order by line "
@@ -280,7 +362,7 @@ def _upsert_sql(table: _Table) -> sql.Composed:
         "returning (xmax = 0) as inserted"
     ).format(
         table=sql.Identifier(*table.name.split(".")),
-        columns=_identifiers(table.columns),
+        columns=_identifiers(columns),
         key=_identifiers(table.key),
         assignments=sql.SQL(", ").join(
             sql.SQL("{} = {}").format(sql.Identifier(name), sql.Identifier("excluded", name))
@@ -292,9 +374,10 @@ def _upsert_sql(table: _Table) -> sql.Composed:
 
 
 def _import(conn: psycopg.Connection[Any], path: Path, table: _Table) -> ImportReport:
-    rows, problems = _read(path, table)
+    rows, problems, columns = _read(path, table)
     if problems:
         raise _refuse(path, problems)
+    positions = [table.all_columns.index(name) for name in columns]
     with conn.transaction():
         # The caller may hold a transaction open across imports (then this is a savepoint).
         conn.execute("drop table if exists pg_temp.incoming")
@@ -305,10 +388,10 @@ def _import(conn: psycopg.Connection[Any], path: Path, table: _Table) -> ImportR
             ).format(sql.Identifier(*table.name.split(".")))
         )
         with conn.cursor().copy(
-            sql.SQL("copy incoming (line, {}) from stdin").format(_identifiers(table.columns))
+            sql.SQL("copy incoming (line, {}) from stdin").format(_identifiers(columns))
         ) as copy:
             for line, row in rows:
-                copy.write_row((line, *row))
+                copy.write_row((line, *(row[position] for position in positions)))
         if table is TIERS:
             unknown = conn.execute(
                 "select line, tenant_id from incoming where tenant_id not in "
@@ -327,7 +410,7 @@ def _import(conn: psycopg.Connection[Any], path: Path, table: _Table) -> ImportR
                         for line, tenant_id in unknown
                     ],
                 )
-        results = conn.execute(_upsert_sql(table)).fetchall()
+        results = conn.execute(_upsert_sql(table, columns)).fetchall()
         conn.execute("drop table incoming")
     inserted = sum(1 for (was_inserted,) in results if was_inserted)
     return ImportReport(table.name, len(rows), inserted, len(results) - inserted)

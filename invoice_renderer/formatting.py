@@ -1,8 +1,9 @@
 """How money, quantities and dates read on an invoice. Decimal only: floats never touch money.
 
-Decisions (docs/invoices.md): amounts show exactly the two places stored, with thousands
-separators; unit prices keep every stored decimal up to six (at least two); currencies are
-shown by ISO code, which is unambiguous where "$" is not. Numbers are formatted by
+Decisions (docs/invoices.md): amounts show the currency's minor units as the issued invoice
+recorded them (EUR 2, JPY 0, BHD 3), with thousands separators; unit prices keep every stored
+decimal up to six (at least the minor units); currencies are shown by ISO code, which is
+unambiguous where "$" is not; every date reads "1 November 2026". Numbers are formatted by
 billing.money, as everywhere else.
 """
 
@@ -30,19 +31,24 @@ MONTHS = (
 )
 
 
-def amount(value: Decimal, currency: str | None = None) -> str:
-    """A money amount with thousands separators: Decimal('1234.5') -> '1,234.50' (billing.money)."""
-    return money_format.format_amount(value, currency)
+def amount(value: Decimal, places: int = 2) -> str:
+    """A money amount with `places` decimals and thousands separators: '1,234.50', JPY '1,234'."""
+    return money_format.format_places(value, places)
 
 
-def money(value: Decimal, currency: str) -> str:
+def money(value: Decimal, currency: str, places: int = 2) -> str:
     """An amount with its ISO currency code before it, as on the document: 'EUR 1,234.50'."""
-    return f"{currency} {amount(value, currency)}"
+    return f"{currency} {amount(value, places)}"
 
 
-def unit_price(value: Decimal) -> str:
-    """A unit price with every stored decimal, at least two: '0.0123', '49.00'."""
-    return money_format.format_unit_price(value)
+def unit_price(value: Decimal, places: int = 2) -> str:
+    """A unit price with every stored decimal, at least `places`: '0.0123', '49.00', JPY '990'."""
+    return money_format.format_places(value, places)
+
+
+def plain(value: Decimal, places: int = 2) -> str:
+    """A decimal string for files (JSON, CSV): no separators, never rounded: '1234.50'."""
+    return money_format.format_places(value, places, grouping=False)
 
 
 def quantity(value: Decimal) -> str:

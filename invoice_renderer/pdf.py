@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing.settings import Issuer
+from billing.settings import Issuer, TaxStatement
 from invoice_renderer.document import TEMPLATES_DIR, render_html
 from invoice_renderer.model import DocumentJob
 
@@ -21,7 +21,7 @@ PDF_VARIANT = "pdf/a-3u"
 class PdfRenderer:
     """Renders documents to PDF bytes; create one per process and reuse it."""
 
-    def __init__(self, issuer: Issuer) -> None:
+    def __init__(self, issuer: Issuer, tax: TaxStatement | None = None) -> None:
         # Imported here so that processes that never render don't pay for WeasyPrint.
         from weasyprint import CSS, HTML
         from weasyprint.text.fonts import FontConfiguration
@@ -39,12 +39,13 @@ class PdfRenderer:
 
         self._html = InvoiceHTML
         self._issuer = issuer
+        self._tax = tax
         self._fonts = FontConfiguration()
         self._stylesheet = CSS(filename=str(TEMPLATES_DIR / "invoice.css"), font_config=self._fonts)
 
     def html(self, job: DocumentJob) -> str:
         """The HTML that `render` turns into a PDF."""
-        return render_html(job, self._issuer)
+        return render_html(job, self._issuer, self._tax)
 
     def render(self, job: DocumentJob, *, full_user_agent: bool = False) -> bytes:
         """The PDF of one document (`full_user_agent`: with WeasyPrint's own UA stylesheet)."""

@@ -21,7 +21,8 @@ from billing.errors import BillingError
 from billing.locks import Lock, advisory_lock
 from billing.settings import Settings
 from invoice_renderer import records
-from invoice_renderer.model import DocumentJob, StoredDocument
+from invoice_renderer.copies import invoice_csv, invoice_json
+from invoice_renderer.model import DocumentJob, DocumentKind, StoredDocument
 from invoice_renderer.pdf import PdfRenderer
 from invoice_renderer.storage import DocumentStore, open_store
 
@@ -52,6 +53,7 @@ class RenderReport:
     pending: int = 0
     stored: int = 0
     already_stored: int = 0
+    copies: int = 0  # JSON and CSV copies stored beside invoice PDFs
     events: int = 0
     failures: list[RenderFailure] = field(default_factory=list)
     seconds: float = 0.0
@@ -70,7 +72,7 @@ class RenderReport:
 
 @dataclass(frozen=True)
 class _Outcome:
-    stored: StoredDocument | None
+    stored: tuple[tuple[DocumentKind, StoredDocument], ...] | None  # the job's main document first
     error: str | None
 
 
@@ -78,13 +80,29 @@ class _DocumentWriter:
     """Renders a job and stores the PDF: what each worker process runs."""
 
     def __init__(self, settings: Settings) -> None:
-        self.renderer = PdfRenderer(settings.issuer)
+        self.renderer = PdfRenderer(settings.issuer, settings.tax)
         self.store: DocumentStore = open_store(settings)
+
+    def _store(self, job: DocumentJob) -> tuple[tuple[DocumentKind, StoredDocument], ...]:
+        if job.kind is DocumentKind.VOID_NOTICE:
+            return ((job.kind, self.store.put(job.key, self.renderer.render(job))),)
+        # An invoice: its PDF (unless an earlier run recorded it), then the copies naming it.
+        pdf = job.stored_pdf or self.store.put(job.key, self.renderer.render(job))
+        copies = (
+            (DocumentKind.INVOICE_JSON, invoice_json(job.invoice, pdf)),
+            (DocumentKind.INVOICE_CSV, invoice_csv(job.invoice)),
+        )
+        return (
+            (DocumentKind.INVOICE, pdf),
+            *(
+                (kind, self.store.put(job.key_of(kind), data, kind.content_type))
+                for kind, data in copies
+            ),
+        )
 
     def __call__(self, job: DocumentJob) -> _Outcome:
         try:
-            data = self.renderer.render(job)
-            return _Outcome(self.store.put(job.key, data), None)
+            return _Outcome(self._store(job), None)
         except BillingError as error:
             return _Outcome(None, str(error))
         except Exception as error:  # one bad document must not stop the month
@@ -175,10 +193,11 @@ def _record(
             report.failures.append(RenderFailure(job.label, outcome.error or "unknown error"))
             continue
         stored.append((job, outcome.stored))
-        if outcome.stored.created:
+        if outcome.stored[0][1].created:
             report.stored += 1
         else:
             report.already_stored += 1
+        report.copies += sum(document.created for _, document in outcome.stored[1:])
     report.events += sum(
         event_id is not None for event_id in records.record_documents(conn, stored)
     )

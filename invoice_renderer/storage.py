@@ -29,9 +29,9 @@ class DocumentConflictError(BillingError):
 
 
 class DocumentStore(Protocol):
-    """Write-once storage of documents by key (invoices/YYYY/MM/NUMBER.pdf)."""
+    """Write-once storage of documents by key (invoices/YYYY/MM/NUMBER.pdf, .json, .csv)."""
 
-    def put(self, key: str, data: bytes) -> StoredDocument:
+    def put(self, key: str, data: bytes, content_type: str = PDF_CONTENT_TYPE) -> StoredDocument:
         """Store `data` under `key` unless it is there already; never overwrite."""
         ...
 
@@ -81,7 +81,8 @@ class FileStore:
             raise _conflict(path.as_uri(), existing, digest)
         return StoredDocument(path.as_uri(), digest, len(data), created=False)
 
-    def put(self, key: str, data: bytes) -> StoredDocument:
+    def put(self, key: str, data: bytes, content_type: str = PDF_CONTENT_TYPE) -> StoredDocument:
+        del content_type  # a file's type is its extension
         path = self._path(key)
         digest = sha256_hex(data)
         if path.exists():
@@ -145,7 +146,7 @@ class S3Store:
         recorded = head.get("Metadata", {}).get("sha256")
         return recorded if recorded else sha256_hex(self.get(key))
 
-    def put(self, key: str, data: bytes) -> StoredDocument:
+    def put(self, key: str, data: bytes, content_type: str = PDF_CONTENT_TYPE) -> StoredDocument:
         from botocore.exceptions import ClientError
 
         digest = sha256_hex(data)
@@ -157,7 +158,7 @@ class S3Store:
                     Bucket=self.bucket,
                     Key=self._key(key),
                     Body=data,
-                    ContentType=PDF_CONTENT_TYPE,
+                    ContentType=content_type,
                     Metadata={"sha256": digest},
                     ServerSideEncryption="aws:kms",
                     SSEKMSKeyId=self.kms_key_id,

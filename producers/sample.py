@@ -105,6 +105,10 @@ class SampleAccount:
     activated_on: date
     deactivated_on: date | None
     tiers: tuple[tuple[date, str], ...]  # (effective_from, account_tier), oldest first
+    address: str = ""  # postal address (one line here; the import also takes several)
+    country: str = ""  # ISO 3166-1 alpha-2
+    tax_id: str = ""
+    payment_terms_days: int = 30
 
     def active_on(self, day: date) -> bool:
         """Active on `day`: activated_on <= day < deactivated_on."""
@@ -122,6 +126,30 @@ def month_days(first: date) -> list[date]:
     """Every day of the month starting on `first`."""
     days = calendar.monthrange(first.year, first.month)[1]
     return [first + timedelta(days=offset) for offset in range(days)]
+
+
+# Where sample customers are, by billing currency: (country, street, postcode and city).
+_PLACES = {
+    "EUR": (
+        ("DE", "Hafenstraße", "20457 Hamburg"),
+        ("FR", "rue des Lilas", "75011 Paris"),
+        ("ES", "Calle Mayor", "28013 Madrid"),
+        ("IT", "Via Roma", "20121 Milano"),
+    ),
+    "USD": (("US", "Market Street", "San Francisco, CA 94103"),),
+    "GBP": (("GB", "Harbour Road", "Bristol BS1 4RN"),),
+}
+
+
+def _postal(currency: str, index: int, seed: int) -> tuple[str, str, str, int]:
+    """A made-up address, country, tax id and payment terms (their own random stream, so the
+    accounts' other fields stay what they were before addresses existed)."""
+    rng = random.Random(f"address-{seed}-{index}")  # noqa: S311 (sample data)
+    country, street, city = rng.choice(_PLACES[currency])
+    number = rng.randint(1, 120)
+    address = f"{street} {number}" if country in ("DE", "ES", "IT") else f"{number} {street}"
+    tax_id = "" if country == "US" else f"{country}{rng.randint(100_000_000, 999_999_999)}"
+    return f"{address}, {city}", country, tax_id, rng.choice((30, 30, 30, 14, 45))
 
 
 def sample_accounts(tenants: int, month: date, seed: int = 0) -> list[SampleAccount]:
@@ -153,6 +181,7 @@ def sample_accounts(tenants: int, month: date, seed: int = 0) -> list[SampleAcco
         first = _NAME_FIRST[index % len(_NAME_FIRST)]
         second = _NAME_SECOND[(index // len(_NAME_FIRST)) % len(_NAME_SECOND)]
         slug = f"{first}-{second}-{index:05d}".lower()
+        address, country, tax_id, terms = _postal(currency, index, seed)
         accounts.append(
             SampleAccount(
                 index=index,
@@ -163,6 +192,10 @@ def sample_accounts(tenants: int, month: date, seed: int = 0) -> list[SampleAcco
                 activated_on=activated_on,
                 deactivated_on=deactivated_on,
                 tiers=tuple(tiers),
+                address=address,
+                country=country,
+                tax_id=tax_id,
+                payment_terms_days=terms,
             )
         )
     return accounts
@@ -175,6 +208,10 @@ ACCOUNT_COLUMNS = (
     "billing_email",
     "activated_on",
     "deactivated_on",
+    "address",
+    "country",
+    "tax_id",
+    "payment_terms_days",
 )
 TIER_COLUMNS = ("tenant_id", "account_tier", "effective_from")
 
@@ -196,6 +233,10 @@ def write_reference_csvs(accounts: list[SampleAccount], out_dir: Path) -> tuple[
                     account.billing_email,
                     account.activated_on.isoformat(),
                     account.deactivated_on.isoformat() if account.deactivated_on else "",
+                    account.address,
+                    account.country,
+                    account.tax_id,
+                    account.payment_terms_days,
                 )
             )
     with tiers_path.open("w", newline="") as file:

@@ -1,8 +1,10 @@
 """Render page 1 of a sample invoice to docs/img/sample-invoice.png (shown in the README).
 
-Usage: python scripts/sample_invoice_png.py [--void]
-Uses the production renderer (invoice_renderer.pdf) on a made-up invoice, then pypdfium2 (a
-dependency of pdfplumber, in the dev extra) to turn the PDF page into pixels.
+Usage: python scripts/sample_invoice_png.py [--void]   (--void: docs/img/sample-void-notice.png)
+Uses the production renderer (invoice_renderer.pdf) on a made-up invoice (a partial first
+month, a mid-month price change, a line that rounds to 0.00, a customer with an address and a
+VAT id), then pypdfium2 (a dependency of pdfplumber, in the dev extra) to turn the PDF page
+into pixels.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from billing.issued import Void  # noqa: E402
 from billing.settings import load_settings  # noqa: E402
 from invoice_renderer.model import DocumentJob, DocumentKind  # noqa: E402
 from invoice_renderer.pdf import PdfRenderer  # noqa: E402
-from tests.support.issued_invoices import sample_invoice  # noqa: E402
+from tests.support.issued_invoices import sample_invoice, with_document_cases  # noqa: E402
 
 
 def main() -> None:
     void = "--void" in sys.argv[1:]
-    invoice = sample_invoice(42, usage_lines=16, late_lines=2)
+    invoice = with_document_cases(sample_invoice(40, usage_lines=14, late_lines=2))
     job = (
         DocumentJob(
             replace(

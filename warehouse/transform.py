@@ -16,7 +16,7 @@ from typing import Any
 from billing.db import url_host_options
 from billing.errors import BillingError
 from billing.roles import Role
-from billing.settings import PROJECT_ROOT
+from billing.settings import PROJECT_ROOT, Issuer, TaxStatement
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
@@ -66,6 +66,21 @@ def dbt_environment(database_url: str, *, target_path: Path | None = None) -> di
 def period_vars(period: str | None) -> list[str]:
     """The --vars argument for a billing period 'YYYY-MM'."""
     return ["--vars", json.dumps({"period": period})] if period else []
+
+
+def issue_arguments(issuer: Issuer, tax: TaxStatement) -> list[str]:
+    """The --args of `dbt run-operation issue_invoices`: what each issued invoice stores of
+    its issuer and tax statement (the snapshot its documents print)."""
+    arguments = {
+        "issuer": {
+            "name": issuer.name,
+            "address": issuer.address,
+            "vat_id": issuer.vat_id,
+            "email": issuer.email,
+        },
+        "tax": {"statement": tax.statement, "reason": tax.reason},
+    }
+    return ["--args", json.dumps(arguments)]
 
 
 def _checked(result: DbtResult, arguments: list[str], check: bool) -> DbtResult:

@@ -77,3 +77,16 @@ def test_the_sample_month_builds_clean_and_every_model_column_is_documented(
         and any(parent.startswith("source.") for parent in node["depends_on"]["nodes"])
     )
     assert reading_sources == []
+
+
+def test_a_priced_operator_without_a_display_name_fails_the_catalogue_tests(
+    database_url: str, dbt_project: DbtProject
+) -> None:
+    """Every operator with a price has a name for the customer's invoice (operators seed)."""
+    passed = dbt_project.run("test", "--select", "pricing_rules", check=False)
+    assert passed.ok, passed.output
+    with psycopg.connect(database_url) as conn:
+        conn.execute("delete from catalogue.operators where operator_id = 'sfr_fr'")
+    failed = dbt_project.run("test", "--select", "pricing_rules", check=False)
+    assert not failed.ok
+    assert "relationships_pricing_rules_operator_id" in failed.output

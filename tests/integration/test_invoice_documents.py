@@ -6,9 +6,11 @@ small except where a test needs size: PDFs cost ~0.1 s each.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hashlib
 import io
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,11 +23,16 @@ import pytest
 from billing.contracts import INVOICE_GENERATED_V1, reference_validator
 from billing.issued import IssuedInvoice, Void
 from billing.settings import Settings, load_settings
-from invoice_renderer import formatting, render_pending
-from invoice_renderer.model import DocumentJob, DocumentKind
+from invoice_renderer import copies, formatting, render_pending
+from invoice_renderer.model import DocumentJob, DocumentKind, StoredDocument
 from invoice_renderer.pdf import PdfRenderer
 from invoice_renderer.storage import FileStore
-from tests.support.issued_invoices import insert_issued, insert_void, sample_invoice
+from tests.support.issued_invoices import (
+    insert_issued,
+    insert_void,
+    sample_invoice,
+    with_document_cases,
+)
 
 
 @pytest.fixture
@@ -84,11 +91,14 @@ def test_each_issued_invoice_gets_one_pdf_with_its_numbers(
     # Three invoices and the void notice of the voided one.
     assert (report.pending, report.stored, report.events, report.failures) == (4, 4, 3, [])
     stored = documents(database_url)
+    assert report.copies == 6  # a JSON and a CSV beside each invoice PDF
     assert set(stored) == {
-        (regular.invoice_number, "invoice"),
+        *(
+            (invoice.invoice_number, kind)
+            for invoice in (regular, other, replacement)
+            for kind in ("invoice", "invoice_json", "invoice_csv")
+        ),
         (regular.invoice_number, "void_notice"),
-        (other.invoice_number, "invoice"),
-        (replacement.invoice_number, "invoice"),
     }
     for invoice in (regular, other, replacement):
         row = stored[(invoice.invoice_number, "invoice")]
@@ -100,7 +110,7 @@ def test_each_issued_invoice_gets_one_pdf_with_its_numbers(
         assert invoice.invoice_number in text
         assert invoice.customer.name in text
         assert "October 2026" in text
-        assert "No tax charged" in text
+        assert "Tax not charged: amounts are net" in text
         for line in invoice.lines:
             assert formatting.amount(line.amount) in text, line
         assert f"{invoice.currency} {formatting.amount(invoice.total)}" in text
@@ -133,7 +143,12 @@ def test_pdf_amounts_are_exactly_the_stored_ones(settings: Settings, database_ur
             row[0] for row in conn.execute("select amount from billing.issued_invoice_lines")
         ]
         (total,) = conn.execute("select total from billing.issued_invoices").fetchone() or ()
-        (uri,) = conn.execute("select uri from billing.invoice_documents").fetchone() or ()
+        (uri,) = (
+            conn.execute(
+                "select uri from billing.invoice_documents where kind = 'invoice'"
+            ).fetchone()
+            or ()
+        )
     text = "\n".join(pdf_text(path_of(uri).read_bytes()))
     printed = {Decimal(word.replace(",", "")) for word in text.split() if _is_amount(word)}
     assert set(amounts) <= printed
@@ -204,7 +219,9 @@ def test_an_existing_document_is_never_overwritten(settings: Settings, database_
     assert [failure.document for failure in report.failures] == [stray.invoice_number]
     assert "never overwritten" in report.failures[0].reason
     assert squatter.read_bytes() == b"%PDF-1.7 something else"
-    assert set(documents(database_url)) == {(fine.invoice_number, "invoice")}
+    assert set(documents(database_url)) == {
+        (fine.invoice_number, kind) for kind in ("invoice", "invoice_json", "invoice_csv")
+    }
     assert [event["invoice_number"] for event in outbox(database_url)] == [fine.invoice_number]
 
 
@@ -294,3 +311,110 @@ def test_worker_processes_render_the_same_bytes(settings: Settings, database_url
     for invoice in invoices:
         expected = hashlib.sha256(here.render(DocumentJob(invoice, DocumentKind.INVOICE)))
         assert stored[(invoice.invoice_number, "invoice")]["sha256"] == expected.hexdigest()
+
+
+def test_the_document_reads_in_the_customers_words(settings: Settings, database_url: str) -> None:
+    """quantity × unit price = amount on every line; the month's fraction, segments, operator
+    names, the dates of a mid-month price change, a zero line explained, one date format, no
+    internal ids; the JSON and CSV copies beside the PDF say the same."""
+    invoice = with_document_cases(sample_invoice(40, usage_lines=3, late_lines=1))
+    subscription = invoice.lines[0]
+    assert subscription.period_days
+    assert subscription.quantity < subscription.period_days
+    issue(database_url, invoice)
+
+    report = render_pending(settings, database_url, workers=1)
+
+    assert (report.stored, report.copies, report.failures) == (1, 2, [])
+    stored = documents(database_url)
+    pdf = path_of(stored[(invoice.invoice_number, "invoice")]["uri"]).read_bytes()
+    text = " ".join(pdf_text(pdf))
+    days, month = int(subscription.quantity), subscription.period_days
+    assert f"{days}/{month} month" in text
+    assert (
+        f"{days}/{month} of the monthly fee {formatting.unit_price(subscription.unit_price)}"
+        in text
+    )
+    assert " days ×" not in text
+    assert f"{days} days" not in text.replace(f"{days} of", "")
+    assert "Outbound segments via AT&T, United States" in text
+    assert "Inbound segments via AT&T, United States" in text
+    assert (
+        "Usage of 1 October 2026 to 14 October 2026, at the price in force on those dates" in text
+    )
+    assert "Usage of 15 October 2026 to 31 October 2026" in text
+    assert "Inbound segments via Verizon, United States" in text
+    assert "3 × 0.001 = 0.003, which rounds to 0.00" in text
+    for line in invoice.lines:
+        assert (line.rule_id or line.fee_id or "") not in text
+        assert (line.operator_id or "att_us") not in text
+    assert "(rule" not in text
+    assert "essages" not in text
+    assert "2026-" not in text  # one date format: "1 November 2026"
+    assert "DUE DATE" in text
+    assert "1 December 2026" in text
+    assert "Please pay by 1 December 2026 (30 days from the issue date)." in text
+    assert "VAT / tax ID FR40123456789" in text
+
+    json_row = stored[(invoice.invoice_number, "invoice_json")]
+    record = json.loads(path_of(json_row["uri"]).read_bytes())
+    assert json_row["content_type"] == "application/json"
+    assert record["invoice_number"] == invoice.invoice_number
+    assert record["document_sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert (record["subtotal"], record["total"]) == (str(invoice.subtotal), str(invoice.total))
+    assert (record["due_date"], record["payment_terms_days"]) == ("2026-12-01", 30)
+    assert [line["amount"] for line in record["lines"]] == [
+        str(each.amount) for each in invoice.lines
+    ]
+    assert record["lines"][1]["service_end"] == "2026-10-14"
+    assert all(isinstance(line["amount"], str) for line in record["lines"])
+    csv_row = stored[(invoice.invoice_number, "invoice_csv")]
+    lines = list(csv.DictReader(io.StringIO(path_of(csv_row["uri"]).read_text())))
+    assert len(lines) == invoice.line_count
+    assert sum(Decimal(line["amount"]) for line in lines) == invoice.subtotal
+    assert [line["rule_id"] or line["fee_id"] for line in lines] == [
+        line.rule_id or line.fee_id for line in invoice.lines
+    ]
+    # Stable bytes: the same issued invoice gives the same copies (read back or not).
+    again = copies.invoice_json(
+        invoice, StoredDocument(record["document_uri"], record["document_sha256"], 1, False)
+    )
+    assert again == path_of(json_row["uri"]).read_bytes()
+
+
+def _in_currency(invoice: IssuedInvoice, currency: str, places: int) -> IssuedInvoice:
+    step = Decimal(1).scaleb(-places)
+    lines = tuple(
+        dataclasses.replace(line, amount=(line.quantity * line.unit_price).quantize(step))
+        if line.line_type != "subscription"
+        else dataclasses.replace(line, amount=line.amount.quantize(step))
+        for line in invoice.lines
+    )
+    subtotal = sum((line.amount for line in lines), Decimal(0))
+    return dataclasses.replace(
+        invoice,
+        currency=currency,
+        minor_units=places,
+        lines=lines,
+        subtotal=subtotal,
+        total=subtotal,
+    )
+
+
+@pytest.mark.parametrize(("currency", "places"), [("JPY", 0), ("BHD", 3)])
+def test_each_currency_prints_with_its_own_decimals(currency: str, places: int) -> None:
+    invoice = _in_currency(sample_invoice(21, usage_lines=3, late_lines=0), currency, places)
+    text = " ".join(
+        pdf_text(
+            PdfRenderer(load_settings().issuer).render(DocumentJob(invoice, DocumentKind.INVOICE))
+        )
+    )
+    total = f"{invoice.total:,.{places}f}"
+    assert f"{currency} {total}" in text
+    for line in invoice.lines:
+        assert f"{line.amount:,.{places}f}" in text
+    if places == 0:
+        assert f"{currency} {total}.00" not in text
+    record = copies.invoice_record(invoice, StoredDocument("file:///x.pdf", "0" * 64, 1, False))
+    assert record["total"] == f"{invoice.total:.{places}f}"
+    assert record["currency_minor_units"] == places

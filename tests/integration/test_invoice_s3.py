@@ -73,7 +73,11 @@ def test_documents_are_stored_with_sse_kms_and_the_configured_key(
 
     assert (report.stored, report.failures) == (2, [])
     with psycopg.connect(database_url) as conn:
-        recorded = dict(conn.execute("select invoice_number, uri from billing.invoice_documents"))
+        recorded = dict(
+            conn.execute(
+                "select invoice_number, uri from billing.invoice_documents where kind = 'invoice'"
+            )
+        )
         events = dict(
             conn.execute("select invoice_number, payload from billing.invoice_outbox").fetchall()
         )
@@ -93,6 +97,11 @@ def test_documents_are_stored_with_sse_kms_and_the_configured_key(
             == digest
             == events[invoice.invoice_number]["document_sha256"]
         )
+        # The machine-readable copies beside it, the same way (SSE-KMS, their own type).
+        for extension, content_type in (("json", "application/json"), ("csv", "text/csv")):
+            copy = aws["s3"].head_object(Bucket=BUCKET, Key=key.replace(".pdf", f".{extension}"))
+            assert copy["ServerSideEncryption"] == "aws:kms"
+            assert copy["ContentType"].startswith(content_type)
 
 
 def test_s3_store_never_overwrites(aws: dict[str, Any], tmp_path: Path) -> None:

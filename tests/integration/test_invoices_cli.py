@@ -59,12 +59,24 @@ def test_list_show_and_void_through_the_cli(database_url: str, login: LoginFacto
     assert f"total {format_amount(second.total)} EUR" in shown.stdout
     assert "E+" not in shown.stdout  # 490.00, not 4.9E+2
     assert "490.00" in shown.stdout  # the enterprise fee, as in the catalogue
-    words = set(shown.stdout.split())
+    assert "segments via" in shown.stdout  # worded as on the customer's PDF
+    assert "(tax not charged)" in shown.stdout
+    assert "due       2026-12-01 (30 days)" in shown.stdout
     for line in second.lines:
-        if line.rule_id:  # never split across lines, never cut
-            assert f"{line.rule_id})" in words, line.rule_id
+        assert line.rule_id is None or line.rule_id not in shown.stdout
         if line.line_type == "usage":  # the catalogue's six places
             assert f"{line.unit_price:f}".rstrip("0").rstrip(".") in shown.stdout
+    # Finance's view: the issued descriptions with their rule and fee ids, whole.
+    detail = invoices(database_url, "show", second.invoice_number, "--detail")
+    assert detail.returncode == 0, detail.stderr
+    assert_fits_80_columns(detail.stdout)
+    words = set(detail.stdout.replace("[", " ").replace("]", " ").split())
+    for line in second.lines:
+        if line.rule_id:  # never split across lines, never cut
+            assert line.rule_id in words, line.rule_id
+        if line.fee_id:
+            assert line.fee_id in words, line.fee_id
+    assert "catalogue pricing_rules 000000000000, tier_fees 111111111111" in detail.stdout
 
     refused = invoices(
         login("billing_renderer"), "void", first.invoice_number, "--reason", "wrong tier"
@@ -199,13 +211,18 @@ def test_show_on_a_narrow_terminal_and_a_void_without_replacement(
     assert "No replacement will be issued." in voided.stdout
 
     narrow = billing(
-        "invoices", "show", invoice.invoice_number, columns=50, BILLING_DATABASE_URL=database_url
+        "invoices",
+        "show",
+        invoice.invoice_number,
+        "--detail",
+        columns=50,
+        BILLING_DATABASE_URL=database_url,
     )
     assert narrow.returncode == 0, narrow.stderr
-    words = set(narrow.stdout.split())
+    words = set(narrow.stdout.replace("[", " ").replace("]", " ").split())
     for line in invoice.lines:
         if line.rule_id:
-            assert f"{line.rule_id})" in words, line.rule_id  # whole, even on 50 columns
-    assert "× 490.00 = 490.00" in narrow.stdout  # one block per line: quantity × price
+            assert line.rule_id in words, line.rule_id  # whole, even on 50 columns
+    assert "1 month × 490.00 = 490.00" in narrow.stdout  # one block per line: quantity × price
     assert "void      " in narrow.stdout
     assert "(replacement none): duplicate" in narrow.stdout

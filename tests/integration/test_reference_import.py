@@ -178,3 +178,88 @@ def test_every_problem_of_a_file_is_listed_at_once(database_url: str, tmp_path: 
         assert "line 4, column currency" in message
         assert "line 11, column tenant_id" in message
         assert _count(conn, "ref.accounts") == 0
+
+
+FULL_HEADER = HEADER.replace("\n", ",address,country,tax_id,payment_terms_days\n")
+FULL = GOOD.replace("\n", ',"Hafenstraße 12\n20457 Hamburg",DE,DE123456789,45\n')
+
+
+@pytest.mark.parametrize(
+    ("content", "where", "reason"),
+    [
+        (FULL_HEADER + FULL.replace(",DE,", ",UK,"), "line 2, column country", "ISO 3166-1"),
+        (FULL_HEADER + FULL.replace(",DE,", ",DEU,"), "line 2, column country", "ISO 3166-1"),
+        (
+            FULL_HEADER + FULL.replace("DE123456789", "DE#1234"),
+            "line 2, column tax_id",
+            "not a tax id",
+        ),
+        (FULL_HEADER + FULL.replace("DE123456789", "ABCDEF"), "line 2, column tax_id", "digits"),
+        (
+            FULL_HEADER + FULL.replace(",45\n", ",thirty\n"),
+            "line 2, column payment_terms_days",
+            "days",
+        ),
+        (FULL_HEADER + FULL.replace(",45\n", ",400\n"), "line 2, column payment_terms_days", "365"),
+        (
+            FULL_HEADER + FULL.replace("20457 Hamburg", "\n".join("abcdefg")),
+            "line 2, column address",
+            "at most 6",
+        ),
+        (HEADER.replace("\n", ",vat\n") + GOOD.replace("\n", ",x\n"), "line 1", "unknown vat"),
+    ],
+)
+def test_a_bad_optional_account_field_refuses_the_whole_file(
+    database_url: str, tmp_path: Path, content: str, where: str, reason: str
+) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text(content)
+    with psycopg.connect(database_url) as conn:
+        with pytest.raises(ImportRefusedError) as refused:
+            import_accounts(conn, path)
+        assert where in str(refused.value)
+        assert reason in str(refused.value)
+        assert _count(conn, "ref.accounts") == 0
+
+
+def test_optional_fields_import_and_every_change_keeps_its_history(
+    database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text(FULL_HEADER + FULL.replace(",DE,", ",de,"))
+    with psycopg.connect(database_url) as conn:
+        import_accounts(conn, path)
+        conn.commit()
+        tenant = "0b7c6f5e-1d2a-4e3b-8c9d-aa11bb22cc33"
+        account = "select address, country, tax_id, payment_terms_days from ref.accounts"
+        assert conn.execute(account).fetchall() == [
+            ("Hafenstraße 12\n20457 Hamburg", "DE", "DE123456789", 45)
+        ]
+        # A file without the optional columns changes the name and leaves them as they are;
+        # a file of another account alone gets the default terms.
+        path.write_text(HEADER + GOOD.replace(",Acme,", ",Acme Holding,"))
+        report = import_accounts(conn, path)
+        assert report.updated == 1
+        assert conn.execute(account).fetchall() == [
+            ("Hafenstraße 12\n20457 Hamburg", "DE", "DE123456789", 45)
+        ]
+        path.write_text(HEADER + OTHER)
+        import_accounts(conn, path)
+        assert conn.execute(
+            "select payment_terms_days from ref.accounts where name = 'Beta'"
+        ).fetchone() == (30,)
+        # Who, when, old -> new: the first import (old null), then only what changed.
+        changes = conn.execute(
+            "select column_name, old_value, new_value, changed_by from ref.account_changes"
+            " where tenant_id = %s order by change_id",
+            (tenant,),
+        ).fetchall()
+        user = conn.info.user
+        assert ("name", None, "Acme", user) in changes
+        assert ("country", None, "DE", user) in changes
+        assert changes[-1] == ("name", "Acme", "Acme Holding", user)
+        assert len([change for change in changes if change[1] is not None]) == 1
+        stamp = conn.execute(
+            "select bool_and(changed_at <= now()) from ref.account_changes"
+        ).fetchone()
+        assert stamp == (True,)

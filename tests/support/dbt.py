@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from billing.settings import Issuer, TaxStatement
 from orchestration.defs.dbt.project import project_fingerprint
-from warehouse.transform import DBT_PROJECT_DIR, DbtResult, run_dbt_in_process
+from warehouse.transform import DBT_PROJECT_DIR, DbtResult, issue_arguments, run_dbt_in_process
 
 
 @contextmanager
@@ -78,9 +79,22 @@ class DbtProject:
         """Seeds, models, data tests and unit tests: the close's step (a)+(b) in dbt."""
         return self.run("build", *extra, period=period, check=check)
 
-    def issue(self, period: str, check: bool = True) -> DbtResult:
-        """The close's step (c): one transaction (macro issue_invoices)."""
-        return self.run("run-operation", "issue_invoices", period=period, check=check)
+    def issue(
+        self,
+        period: str,
+        check: bool = True,
+        issuer: Issuer | None = None,
+        tax: TaxStatement | None = None,
+    ) -> DbtResult:
+        """The close's step (c): one transaction (macro issue_invoices), with the default
+        issuer and tax statement of the settings unless given."""
+        return self.run(
+            "run-operation",
+            "issue_invoices",
+            *issue_arguments(issuer or Issuer(), tax or TaxStatement()),
+            period=period,
+            check=check,
+        )
 
     def close(self, period: str) -> None:
         """Models then issue, without the data tests (those are covered by their own tests)."""

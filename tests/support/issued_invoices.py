@@ -8,15 +8,30 @@ tables (and its account to ref.accounts) with an owner connection, as the close 
 from __future__ import annotations
 
 import calendar
+import csv
+import dataclasses
 import random
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from billing.issued import Customer, InvoiceLine, IssuedInvoice
+from billing.settings import PROJECT_ROOT, Issuer, TaxStatement
 from producers.sample import DIRECTIONS, OPERATORS, TIERS, sample_tenant_id
+
+# The Finance seed: display name and country of each operator, as the issue step copies them.
+with (PROJECT_ROOT / "dbt_project" / "seeds" / "operators.csv").open(encoding="utf-8") as _seed:
+    OPERATOR_NAMES = {
+        row["operator_id"]: (row["display_name"], row["country"]) for row in csv.DictReader(_seed)
+    }
+_ADDRESSES = (
+    ("Hafenstraße 12\n20457 Hamburg", "DE", "DE123456789"),
+    ("8 rue des Lilas\n75011 Paris", "FR", "FR40123456789"),
+    (None, None, None),
+)
 
 _CENT = Decimal("0.01")
 _FEES = {"starter": Decimal("19.00"), "business": Decimal("49.00"), "enterprise": Decimal("490.00")}
@@ -38,6 +53,16 @@ def invoice_number(period: str, seq: int) -> str:
 def _previous(period: str) -> str:
     year, month = (int(part) for part in period.split("-"))
     return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def _month_start(period: str) -> date:
+    year, month = (int(part) for part in period.split("-"))
+    return date(year, month, 1)
+
+
+def _month_end(period: str) -> date:
+    start = _month_start(period)
+    return start.replace(day=calendar.monthrange(start.year, start.month)[1])
 
 
 def _round(value: Decimal) -> Decimal:
@@ -97,13 +122,13 @@ def sample_invoice(
             rule_id = f"{tier}.{operator}.{direction}.{currency}.v{version}"
             quantity = Decimal(rng.randint(1, 250_000))
             unit_price = Decimal(rng.randint(1_000, 90_000)) / Decimal(1_000_000)
-            prefix = "" if kind == "usage" else f"Late usage {usage_period}: m"
+            prefix = "" if kind == "usage" else f"Late usage {usage_period}: s"
             lines.append(
                 InvoiceLine(
                     line_number=len(lines) + 1,
                     line_type=kind,
                     description=(
-                        f"{prefix or 'M'}essages {direction} via {operator} (rule {rule_id})"
+                        f"{prefix or 'S'}egments {direction} via {operator} (rule {rule_id})"
                     ),
                     usage_period=usage_period,
                     operator_id=operator,
@@ -114,13 +139,16 @@ def sample_invoice(
                     quantity=quantity,
                     unit_price=unit_price,
                     amount=_round(quantity * unit_price),
-                    service_start=None,
-                    service_end=None,
+                    service_start=_month_start(usage_period),
+                    service_end=_month_end(usage_period),
                     period_days=None,
+                    operator_name=OPERATOR_NAMES[operator][0],
+                    operator_country=OPERATOR_NAMES[operator][1],
                 )
             )
     subtotal = sum((line.amount for line in lines), Decimal("0.00"))
     issued_at = datetime(year + (month == 12), month % 12 + 1, 1, 3, 4, 59, tzinfo=UTC)
+    address, country, tax_id = _ADDRESSES[seq % len(_ADDRESSES)]
     return IssuedInvoice(
         invoice_number=invoice_number(period, seq),
         period=period,
@@ -135,30 +163,50 @@ def sample_invoice(
             tenant_id=tenant_id,
             name=_COMPANIES[seq % len(_COMPANIES)],
             billing_email=f"accounts-payable+{seq}@customer{seq}.example",
+            address=address,
+            country=country,
+            tax_id=tax_id,
         ),
         lines=tuple(lines),
+        issuer=Issuer(),
+        tax=TaxStatement(),
+        payment_terms_days=30,
+        due_date=issued_at.date() + timedelta(days=30),
+        minor_units=2,
+        catalogue_versions={"pricing_rules": "0" * 32, "tier_fees": "1" * 32},
     )
 
 
 def insert_issued(conn: psycopg.Connection[tuple[object, ...]], invoice: IssuedInvoice) -> None:
     """Append an invoice to the issued tables (and upsert its account), as the close does."""
     customer = invoice.customer
+    assert customer is not None
     conn.execute(
-        "insert into ref.accounts (tenant_id, name, currency, billing_email, activated_on)"
-        " values (%s, %s, %s, %s, %s) on conflict (tenant_id) do nothing",
+        "insert into ref.accounts (tenant_id, name, currency, billing_email, activated_on,"
+        " address, country, tax_id) values (%s, %s, %s, %s, %s, %s, %s, %s)"
+        " on conflict (tenant_id) do nothing",
         (
             customer.tenant_id,
             customer.name,
             invoice.currency,
             customer.billing_email,
             date(2025, 1, 1),
+            customer.address,
+            customer.country,
+            customer.tax_id,
         ),
     )
     seq = int(invoice.invoice_number.rsplit("-", 1)[1])
+    issuer = invoice.issuer or Issuer()
+    tax = invoice.tax or TaxStatement()
     conn.execute(
         "insert into billing.issued_invoices (invoice_number, period, seq, tenant_id, currency,"
-        " subtotal, total, line_count, issued_at, replaces_invoice_number)"
-        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " subtotal, total, line_count, issued_at, replaces_invoice_number, bill_to_name,"
+        " bill_to_email, bill_to_address, bill_to_country, bill_to_tax_id, issuer_name,"
+        " issuer_address, issuer_vat_id, issuer_email, payment_terms_days, due_date,"
+        " currency_minor_units, tax_statement, tax_reason, catalogue_versions)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+        " %s, %s, %s, %s, %s, %s)",
         (
             invoice.invoice_number,
             invoice.period,
@@ -170,6 +218,21 @@ def insert_issued(conn: psycopg.Connection[tuple[object, ...]], invoice: IssuedI
             invoice.line_count,
             invoice.issued_at,
             invoice.replaces_invoice_number,
+            customer.name,
+            customer.billing_email,
+            customer.address,
+            customer.country,
+            customer.tax_id,
+            issuer.name,
+            issuer.address,
+            issuer.vat_id,
+            issuer.email,
+            invoice.payment_terms_days,
+            invoice.due_date,
+            invoice.minor_units,
+            tax.statement,
+            tax.reason,
+            Jsonb(invoice.catalogue_versions),
         ),
     )
     with conn.cursor() as cursor:
@@ -177,8 +240,8 @@ def insert_issued(conn: psycopg.Connection[tuple[object, ...]], invoice: IssuedI
             "insert into billing.issued_invoice_lines (invoice_number, line_number, tenant_id,"
             " line_type, description, usage_period, operator_id, direction, account_tier,"
             " rule_id, fee_id, quantity, unit_price, amount, service_start, service_end,"
-            " period_days) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s)",
+            " period_days, operator_name, operator_country) values (%s, %s, %s, %s, %s, %s,"
+            " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
                 (
                     invoice.invoice_number,
@@ -198,6 +261,8 @@ def insert_issued(conn: psycopg.Connection[tuple[object, ...]], invoice: IssuedI
                     line.service_start,
                     line.service_end,
                     line.period_days,
+                    line.operator_name,
+                    line.operator_country,
                 )
                 for line in invoice.lines
             ],
@@ -227,3 +292,59 @@ def insert_void(
 def new_uuid() -> uuid.UUID:
     """A random UUID (kept here so tests read as data set-up)."""
     return uuid.uuid4()
+
+
+def with_document_cases(invoice: IssuedInvoice, change_day: int = 15) -> IssuedInvoice:
+    """The invoice with the cases a document must word well: its first usage line split by a
+    price change on `change_day` (two lines, each with the dates its price was in force) and
+    a usage line that rounds to 0.00 (3 x 0.001)."""
+    lines = list(invoice.lines)
+    first = next(index for index, line in enumerate(lines) if line.line_type == "usage")
+    old = lines[first]
+    assert old.operator_id is not None
+    assert old.service_start is not None
+    change = old.service_start.replace(day=change_day)
+    before_quantity = old.quantity * (change_day - 1) // 31
+    new_price = (old.unit_price * Decimal("1.1")).quantize(Decimal("0.000001"))
+    after_quantity = old.quantity - before_quantity
+    split = [
+        dataclasses.replace(
+            old,
+            quantity=before_quantity,
+            amount=_round(before_quantity * old.unit_price),
+            service_end=change - timedelta(days=1),
+        ),
+        dataclasses.replace(
+            old,
+            rule_id=(old.rule_id or "").replace(".v1", ".v2"),
+            description=old.description.replace(".v1", ".v2"),
+            quantity=after_quantity,
+            unit_price=new_price,
+            amount=_round(after_quantity * new_price),
+            service_start=change,
+        ),
+    ]
+    operator = "verizon_us"
+    tiny = dataclasses.replace(
+        old,
+        operator_id=operator,
+        direction="inbound",
+        rule_id=f"{old.account_tier}.{operator}.inbound.{invoice.currency}.v1",
+        description=f"Segments inbound via {operator} (rule {old.account_tier}.{operator}.v1)",
+        quantity=Decimal(3),
+        unit_price=Decimal("0.001000"),
+        amount=Decimal("0.00"),
+        operator_name=OPERATOR_NAMES[operator][0],
+        operator_country=OPERATOR_NAMES[operator][1],
+        service_start=_month_start(old.usage_period),
+        service_end=_month_end(old.usage_period),
+    )
+    last_usage = max(index for index, line in enumerate(lines) if line.line_type == "usage")
+    lines = (
+        lines[:first] + split + lines[first + 1 : last_usage + 1] + [tiny] + lines[last_usage + 1 :]
+    )
+    lines = [dataclasses.replace(line, line_number=number) for number, line in enumerate(lines, 1)]
+    subtotal = sum((line.amount for line in lines), Decimal("0.00"))
+    return dataclasses.replace(
+        invoice, lines=tuple(lines), line_count=len(lines), subtotal=subtotal, total=subtotal
+    )

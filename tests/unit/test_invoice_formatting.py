@@ -61,5 +61,25 @@ def test_lines_are_grouped_subscription_usage_then_late_usage_by_month() -> None
     ]
     assert [len(group.lines) for group in groups] == [1, 3, 2]
     subscription = groups[0].lines[0]
-    assert subscription.detail.startswith("Monthly fee")
-    assert "days" in subscription.quantity
+    line = invoice.lines[0]
+    fraction = f"{int(line.quantity)}/{line.period_days}"
+    assert subscription.quantity == f"{fraction} month"
+    assert subscription.detail.startswith(f"{fraction} of the monthly fee 49.00")
+    assert subscription.description.startswith("Subscription, Business tier, ")
+
+
+def test_a_full_month_is_one_month_and_amounts_follow_the_minor_units() -> None:
+    from dataclasses import replace
+
+    invoice = sample_invoice(5, usage_lines=1, late_lines=0)
+    subscription = line_groups(invoice)[0].lines[0]
+    assert (subscription.quantity, subscription.detail) == ("1 month", "")
+    assert formatting.amount(Decimal("1234"), 0) == "1,234"
+    assert formatting.amount(Decimal("1.5"), 3) == "1.500"
+    assert formatting.unit_price(Decimal("990.000000"), 0) == "990"
+    assert formatting.plain(Decimal("1234.5"), 2) == "1234.50"
+    # An operator without a display name (a line issued before the seed) shows its id.
+    usage = replace(invoice.lines[1], operator_name=None)
+    assert line_groups(replace(invoice, lines=(invoice.lines[0], usage)))[1].lines[
+        0
+    ].description == ("Outbound segments via att_us")

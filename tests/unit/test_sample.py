@@ -75,3 +75,10 @@ def test_events_fall_only_on_days_the_tenant_is_active() -> None:
         day = date.fromisoformat(event["occurred_at"][:10])
         if event["occurred_at"].endswith("Z"):
             assert accounts[event["tenant_id"]].active_on(day), event
+
+
+def test_every_sample_operator_has_its_display_name_in_the_operators_seed() -> None:
+    from tests.support.issued_invoices import OPERATOR_NAMES
+
+    assert set(OPERATOR_NAMES) == set(OPERATORS)
+    assert {operator: country for operator, (_, country) in OPERATOR_NAMES.items()} == OPERATORS

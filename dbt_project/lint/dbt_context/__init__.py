@@ -58,8 +58,13 @@ def _concat(fields: list[str]) -> str:
     return " || ".join(fields)
 
 
+def _dateadd(datepart: str, interval: int, from_date_or_timestamp: str) -> str:
+    return f"{from_date_or_timestamp} + ((interval '1 {datepart}') * ({interval}))"
+
+
 dbt = SimpleNamespace(
     concat=_concat,
+    dateadd=_dateadd,
     type_string=lambda: "text",
     type_numeric=lambda: "numeric(28, 6)",
     type_bigint=lambda: "bigint",

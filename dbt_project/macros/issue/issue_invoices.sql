@@ -17,12 +17,43 @@
     - appends to billing.issued_invoices, issued_invoice_lines, issued_invoice_events and
       period_closes, which no model ever rebuilds;
     - ends with an explicit commit (dbt would roll back otherwise). Any error before it
-      leaves nothing behind. -#}
-{% macro issue_invoices() -%}
-    {{ return(adapter.dispatch('issue_invoices', 'billing')()) }}
+      leaves nothing behind;
+    - stores with each invoice the snapshot its documents print (SPEC section 4): the bill-to
+      from the accounts, the issuer and the tax statement given as arguments (the close passes
+      its settings: --args '{issuer: {name, address, vat_id, email}, tax: {statement,
+      reason}}'), payment terms and due date, the currency's minor units, the catalogues'
+      checksums, and each usage line's operator display name. -#}
+{% macro issue_invoices(issuer=none, tax=none) -%}
+    {{ return(adapter.dispatch('issue_invoices', 'billing')(issuer, tax)) }}
 {%- endmacro %}
 
-{% macro postgres__issue_invoices() -%}
+{#- A text value as an SQL string literal. -#}
+{% macro _sql_text(value) -%}
+    '{{ value | string | replace("'", "''") }}'
+{%- endmacro %}
+
+{#- The issuer and tax arguments, checked: every field a non-empty string. -#}
+{% macro _issue_snapshot_args(issuer, tax) -%}
+    {%- set wanted = {
+        'issuer': ['name', 'address', 'vat_id', 'email'],
+        'tax': ['statement', 'reason'],
+    } -%}
+    {%- set given = {'issuer': issuer, 'tax': tax} -%}
+    {%- for argument, fields in wanted.items() -%}
+        {%- for field in fields -%}
+            {%- set value = given[argument].get(field) if given[argument] is mapping else none -%}
+            {%- if value is none or not (value | string | trim) -%}
+                {{ exceptions.raise_compiler_error(
+                    "issue_invoices needs " ~ argument ~ "." ~ field ~ ": run it with --args "
+                    ~ "'{issuer: {name, address, vat_id, email}, tax: {statement, reason}}' "
+                    ~ "(the close passes BILLING_ISSUER_* and BILLING_TAX_*)") }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+{% macro postgres__issue_invoices(issuer, tax) -%}
+    {%- do _issue_snapshot_args(issuer, tax) -%}
     {%- set period = _period_parts() -%}
     {%- set label = period['label'] -%}
     {%- set yyyymm = label | replace('-', '') -%}
@@ -33,6 +64,9 @@
     {%- set blockers = ref('close_blockers') -%}
     {%- set awaiting = ref('int_voids_awaiting_replacement') -%}
     {%- set billed = ref('int_billed_events') -%}
+    {%- set accounts = ref('stg_ref__accounts') -%}
+    {%- set currencies = ref('iso_4217_currencies') -%}
+    {%- set operators = ref('stg_catalogue__operators') -%}
 
     {%- set issue_sql -%}
     select pg_advisory_xact_lock(hashtext('billing.issue_invoices'), {{ period['number'] }});
@@ -161,29 +195,53 @@
 
     insert into billing.issued_invoices (
         invoice_number, period, seq, tenant_id, currency, subtotal, total, line_count,
-        issued_at, replaces_invoice_number
+        issued_at, replaces_invoice_number,
+        bill_to_name, bill_to_email, bill_to_address, bill_to_country, bill_to_tax_id,
+        issuer_name, issuer_address, issuer_vat_id, issuer_email,
+        payment_terms_days, due_date, currency_minor_units, tax_statement, tax_reason,
+        catalogue_versions
     )
     select
-        invoice_number, period, seq, tenant_id, currency, subtotal, total, line_count,
-        now(), replaces_invoice_number
-    from issue_plan
-    order by seq;
+        plan.invoice_number, plan.period, plan.seq, plan.tenant_id, plan.currency,
+        plan.subtotal, plan.total, plan.line_count, now(), plan.replaces_invoice_number,
+        accounts.account_name, accounts.billing_email, accounts.address, accounts.country,
+        accounts.tax_id,
+        {{ _sql_text(issuer.name) }}, {{ _sql_text(issuer.address) }},
+        {{ _sql_text(issuer.vat_id) }}, {{ _sql_text(issuer.email) }},
+        accounts.payment_terms_days,
+        cast(now() at time zone 'UTC' as date) + accounts.payment_terms_days,
+        currencies.minor_units,
+        {{ _sql_text(tax.statement) }}, {{ _sql_text(tax.reason) }},
+        jsonb_build_object(
+            'pricing_rules', ({{ content_checksum([ref('stg_catalogue__pricing_rules')]) }}),
+            'tier_fees', ({{ content_checksum([ref('stg_catalogue__tier_fees')]) }}),
+            'operators', ({{ content_checksum([operators]) }}),
+            'iso_4217_currencies', ({{ content_checksum([currencies]) }})
+        )
+    from issue_plan as plan
+    -- Inner joins: a draft without its account or currency would lose its invoice, and then
+    -- its lines' foreign key refuses the whole issue (the drafts' tests catch it first).
+    inner join {{ accounts }} as accounts on plan.tenant_id = accounts.tenant_id
+    inner join {{ currencies }} as currencies on plan.currency = currencies.currency
+    order by plan.seq;
 
     insert into billing.issued_invoice_lines (
         invoice_number, line_number, tenant_id, line_type, description, usage_period,
         operator_id, direction, account_tier, rule_id, fee_id, quantity, unit_price, amount,
-        service_start, service_end, period_days
+        service_start, service_end, period_days, operator_name, operator_country
     )
     select
         plan.invoice_number, lines.line_number, lines.tenant_id, lines.line_type,
         lines.description, lines.usage_period, lines.operator_id, lines.direction,
         lines.account_tier, lines.rule_id, lines.fee_id, lines.quantity, lines.unit_price,
-        lines.amount, lines.service_start, lines.service_end, lines.period_days
+        lines.amount, lines.service_start, lines.service_end, lines.period_days,
+        operators.display_name, operators.country
     from issue_lines as lines
     inner join issue_plan as plan
         on
             lines.tenant_id = plan.tenant_id
             and lines.replaces_key = plan.replaces_key
+    left join {{ operators }} as operators on lines.operator_id = operators.operator_id
     order by plan.invoice_number, lines.line_number;
 
     do $issue_check$

@@ -14,7 +14,11 @@ final as (
         cast(currency as {{ dbt.type_string() }}) as currency,
         billing_email,
         activated_on,
-        deactivated_on
+        deactivated_on,
+        address,
+        cast(country as {{ dbt.type_string() }}) as country,
+        tax_id,
+        payment_terms_days
     from accounts
 
 )

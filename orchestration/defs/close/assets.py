@@ -19,7 +19,7 @@ from orchestration.defs.dbt.resources import dbt_profile
 from orchestration.defs.partitions import MONTHLY, ONE_MONTH_PER_RUN, period_of
 from orchestration.defs.resources import BillingResource
 from orchestration.refusals import Refusal, refusal_metadata
-from warehouse.transform import period_vars
+from warehouse.transform import issue_arguments, period_vars
 
 # [schema, name], as dagster-dbt names the models (billing/invoice_drafts, ...).
 ISSUED_INVOICES = dg.AssetKey(["billing", "issued_invoices"])
@@ -111,9 +111,15 @@ def issued_invoices_asset(dbt_assets: dg.AssetsDefinition) -> dg.AssetsDefinitio
         period = period_of(context.partition_key)
         before = _issued(billing, period)
         url, _ = billing.role_url(Role.TRANSFORMER)
+        settings = billing.settings()
         with dbt_profile(url):
             invocation = dbt.cli(
-                ["run-operation", "issue_invoices", *period_vars(period)],
+                [
+                    "run-operation",
+                    "issue_invoices",
+                    *issue_arguments(settings.issuer, settings.tax),
+                    *period_vars(period),
+                ],
                 manifest=billing_dbt_project().manifest_path,
                 raise_on_error=False,
                 # The build's folder: its partial parse (same vars) spares a full parse.

@@ -47,6 +47,7 @@ def invoice_documents(
         "documents_recorded": dg.MetadataValue.int(report.recorded),
         "stored": dg.MetadataValue.int(report.stored),
         "already_stored": dg.MetadataValue.int(report.already_stored),
+        "copies_stored": dg.MetadataValue.int(report.copies),
         "events_queued": dg.MetadataValue.int(report.events),
         "failures": dg.MetadataValue.int(len(report.failures)),
         "documents_per_second": dg.MetadataValue.float(round(report.per_second, 1)),

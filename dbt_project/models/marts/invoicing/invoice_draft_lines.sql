@@ -1,3 +1,10 @@
+{#- The first day of the month after a usage line's month (its usage_period). -#}
+{%- set next_month = dbt.dateadd(
+    'month', 1, "cast(" ~ dbt.concat(["usage_quantities.usage_period", "'-01'"]) ~ " as date)"
+) %}
+{#- The first day its price version is no longer in force, at the latest next_month. -#}
+{%- set price_end = "least(coalesce(pricing_rules.effective_to, " ~ next_month ~ "), "
+    ~ next_month ~ ")" %}
 with
 
 close_status as (
@@ -127,8 +134,13 @@ usage_lines as (
         {{ round_money(
             'usage_quantities.quantity * usage_quantities.unit_price', 'currencies.minor_units'
         ) }} as amount,
-        cast(null as date) as service_start,
-        cast(null as date) as service_end,
+        {#- The days of the usage month the line's price version was in force: a line that
+            exists because of a mid-month price change says which dates it covers. -#}
+        greatest(
+            pricing_rules.effective_from,
+            cast({{ dbt.concat(["usage_quantities.usage_period", "'-01'"]) }} as date)
+        ) as service_start,
+        cast({{ dbt.dateadd('day', -1, price_end) }} as date) as service_end,
         cast(null as {{ dbt.type_int() }}) as period_days,
         usage_quantities.event_count
     from usage_quantities
@@ -185,11 +197,11 @@ final as (
                 "cast(period_days as " ~ dbt.type_string() ~ ")", "' days)'",
             ]) }}
             when 'usage' then {{ dbt.concat([
-                "'Messages '", "direction", "' via '", "operator_id",
+                "'Segments '", "direction", "' via '", "operator_id",
                 "' (rule '", "rule_id", "')'",
             ]) }}
             else {{ dbt.concat([
-                "'Late usage '", "usage_period", "': messages '", "direction",
+                "'Late usage '", "usage_period", "': segments '", "direction",
                 "' via '", "operator_id", "' (rule '", "rule_id", "')'",
             ]) }}
         end as description,
