@@ -285,11 +285,10 @@ def test_the_pod_disruption_budget_covers_both_loader_tracks() -> None:
     [
         ["events", "load", "--metrics-host", "--metrics-port", "--batch-size"],
         ["close", "--month", "--wait-seconds"],
+        ["exporter", "--metrics-host", "--metrics-port"],
     ],
 )
 def test_the_commands_the_chart_runs_exist_with_those_options(arguments: list[str]) -> None:
-    # The exporter's command (`billing exporter`) comes with the observability work; add it
-    # here once both are merged.
     words = [word for word in arguments if not word.startswith("--")]
     options = [word for word in arguments if word.startswith("--")]
     result = billing(*words, "--help", columns=200)
