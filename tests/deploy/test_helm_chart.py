@@ -16,6 +16,7 @@ from tests.support.cli import billing
 from tests.support.deploy import (
     CHART,
     KUBERNETES_VERSION,
+    RULES_SOURCE,
     by_kind,
     helm_template,
     pod_annotations,
@@ -318,3 +319,17 @@ def test_the_dagster_values_serve_the_repository_definitions() -> None:
     assert {"/tmp", "/var/lib/billing", "/app/dbt_project/target"} <= mounted
     launched = values["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]
     assert launched["podTemplateSpecMetadata"]["annotations"] == deployment["annotations"]
+
+
+def test_the_scrape_jobs_are_the_ones_the_alert_rules_select() -> None:
+    rules = "".join(path.read_text() for path in sorted(RULES_SOURCE.glob("*.yml")))
+    jobs = set(re.findall(r'job="([a-z-]+)"', rules))
+    assert jobs == {"billing-loader", "billing-exporter"}
+    (monitor,) = by_kind(helm_template(), "ServiceMonitor")
+    (endpoint,) = monitor["spec"]["endpoints"]
+    (relabel,) = [r for r in endpoint["relabelings"] if r["targetLabel"] == "job"]
+    assert relabel["sourceLabels"] == [
+        "__meta_kubernetes_service_label_app_kubernetes_io_component"
+    ]
+    components = set(monitor["spec"]["selector"]["matchExpressions"][0]["values"])
+    assert {relabel["replacement"].replace("$1", c) for c in components} == jobs
