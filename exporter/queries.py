@@ -52,10 +52,11 @@ LAST_CLOSE_RUN: Final = Query(
     """,
 )
 
-# The latest period a close run succeeded for ('YYYY-MM' sorts as text).
+# The latest period closed ('YYYY-MM' sorts as text), from the issue step's own record: a
+# close counts however it was launched (billing close, the CronJob, Dagster's schedule or UI).
 LAST_CLOSED_PERIOD: Final = Query(
     "last_closed_period",
-    "select max(period) from billing.close_runs where outcome = 'succeeded'",
+    "select max(period) from billing.period_closes where kind = 'close'",
 )
 
 # Outbox events not published yet (partial index invoice_outbox_unpublished).

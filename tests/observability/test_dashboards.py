@@ -13,12 +13,16 @@ from tests.support.observability import DASHBOARDS_DIR, dashboard_expressions, m
 
 
 def record_close_run(database_url: str) -> None:
-    """A finished close run, so that the close families have their samples."""
+    """A finished close run and its period close, so that the close families have samples."""
     with psycopg.connect(database_url) as conn:
         conn.execute(
             "insert into billing.close_runs (run_id, period, outcome, trigger, started_at,"
             " finished_at) values ('run-1', '2026-10', 'succeeded', 'cli',"
             " now() - interval '90 seconds', now())"
+        )
+        conn.execute(
+            "insert into billing.period_closes (period, kind, closed_at, invoice_count,"
+            " event_count) values ('2026-10', 'close', now(), 0, 0)"
         )
 
 

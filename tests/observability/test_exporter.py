@@ -58,6 +58,13 @@ def test_the_close_families_follow_billing_close_runs(
     exporter: Exporter, database_url: str
 ) -> None:
     with psycopg.connect(database_url) as conn:
+        # The month closed is the issue step's record, however the close was launched (a
+        # run of Dagster's schedule or UI writes no close_runs row).
+        conn.execute(
+            "insert into billing.period_closes (period, kind, closed_at, invoice_count,"
+            " event_count) values ('2026-09', 'close', %s, 0, 0)",
+            (datetime(2026, 10, 1, 3, 2, tzinfo=UTC),),
+        )
         conn.execute(
             "insert into billing.close_runs (run_id, period, outcome, reasons, trigger,"
             " started_at, finished_at) values"
