@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from orchestration.closing import CloseOutcome
+from orchestration.closing import BACKFILL_TAG, SCHEDULE_TAG, TRIGGER_TAG, CloseOutcome, trigger_of
 from orchestration.refusals import REFUSAL, Refusal, refusal_metadata, refusal_of
 
 
@@ -32,3 +32,16 @@ def test_an_outcome_is_refused_only_by_refusals_without_errors() -> None:
     outcome.errors.append("billing_dbt: a model failed")
     assert not outcome.refused
     assert not CloseOutcome(period="2026-10", run_id="r", success=True).refused
+
+
+@pytest.mark.parametrize(
+    ("tags", "trigger"),
+    [
+        ({TRIGGER_TAG: "cli"}, "cli"),
+        ({SCHEDULE_TAG: "monthly_close_schedule"}, "schedule"),
+        ({BACKFILL_TAG: "abc"}, "backfill"),
+        ({}, "ui"),
+    ],
+)
+def test_a_close_run_says_who_launched_it(tags: dict[str, str], trigger: str) -> None:
+    assert trigger_of(tags) == trigger
