@@ -7,6 +7,7 @@ with one line naming the variable, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -101,6 +102,15 @@ class Settings(BaseSettings):
     tax_reason: Annotated[str, Field(min_length=1, max_length=300)] = TaxStatement.reason
     # The CLI shows the traceback of an unexpected error (as `billing --debug`).
     debug: bool = False
+
+    @field_validator("max_future_skew", "max_event_age", mode="before")
+    @classmethod
+    def _seconds_or_duration(cls, value: Any) -> Any:
+        # "300" means seconds (pydantic reads a number, not a string of one, that way).
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return float(value)
+        return value
 
     @field_validator("state_dir")
     @classmethod
