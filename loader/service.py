@@ -152,6 +152,7 @@ class Loader:
         self._probed_at = -1e9
         self._probe_lock = asyncio.Lock()
         self._nats_down_since: float | None = None
+        self._closing = False
         self.started = asyncio.Event()
 
     def stop(self) -> None:
@@ -304,7 +305,7 @@ class Loader:
         )
 
     async def _on_nats_disconnected(self) -> None:
-        if self._nats_down_since is None and self._nats_connected:
+        if self._nats_down_since is None and self._nats_connected and not self._closing:
             self._nats_down_since = time.monotonic()
             log.error("NATS disconnected: reconnecting (with backoff) for as long as it takes")
 
@@ -625,6 +626,7 @@ class Loader:
                 loop.remove_signal_handler(sig)
 
     async def _close(self) -> None:
+        self._closing = True
         if self._consumer is not None and self._consumer.bound:
             with contextlib.suppress(nats.errors.Error):
                 await self._consumer.unbind()
