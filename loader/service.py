@@ -634,7 +634,10 @@ class Loader:
             if self._nc.is_connected:
                 with contextlib.suppress(nats.errors.Error, TimeoutError):
                     await self._nc.flush(timeout=5)
-            await self._nc.close()
+            # RuntimeError: nats-py writes its pending buffer to the closed socket of a
+            # connection that was reconnecting (uvloop refuses); there is nothing to flush.
+            with contextlib.suppress(nats.errors.Error, RuntimeError, OSError):
+                await self._nc.close()
         if self._sink is not None:
             with contextlib.suppress(psycopg.Error):
                 await self._sink.close()
