@@ -342,7 +342,10 @@ class Loader:
             if now - self._last_db_ok > config.db_ping_seconds and now >= self._next_db_attempt:
                 await self._ping_database()
             if self._nc is None or not self._nc.is_connected:
-                continue  # nats-py reconnects; deliveries resume on their own
+                # nats-py reconnects; deliveries resume on their own. (A rebind that is due
+                # makes next_batch return at once: wait here instead of spinning.)
+                await asyncio.sleep(0.1)
+                continue
             if consumer.resync_reason is None and consumer.drained_after_drop():
                 consumer.request_resync("the client dropped deliveries (slow consumer)")
             if consumer.resync_reason is not None:
