@@ -29,7 +29,7 @@ from tests.support.fault import (
 )
 from tests.support.ingest import loader_config, publish, rows, run_loader, scalar
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(300 * fault_scale())
 
 
 def event_ids(payloads: list[bytes]) -> set[str]:

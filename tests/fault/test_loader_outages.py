@@ -26,6 +26,7 @@ from tests.support.fault import (
     LoaderProcess,
     OwnPostgres,
     checkpoint,
+    fault_scale,
     loader_process,
     own_nats,
     own_postgres,
@@ -37,7 +38,7 @@ from tests.support.fault import (
 )
 from tests.support.ingest import publish
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = pytest.mark.timeout(180 * fault_scale())
 
 OUTAGE_SECONDS = 10.0
 
