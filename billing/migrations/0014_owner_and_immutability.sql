@@ -13,6 +13,8 @@
 --    the named tables for the rest of its own transaction; every row changed then is kept in
 --    billing.break_glass_changes (before and after).
 
+-- On a managed database both roles come from deploy/postgres/bootstrap.sql, and the migrator
+-- runs as billing_owner already (its session role); locally (a superuser) they are made here.
 do $$
 begin
     if not exists (select 1 from pg_roles where rolname = 'billing_owner') then
@@ -21,16 +23,16 @@ begin
     if not exists (select 1 from pg_roles where rolname = 'billing_break_glass') then
         create role billing_break_glass nologin;
     end if;
-    -- A migrator that is not a superuser needs the owner's rights for later migrations.
-    if not (select rolsuper from pg_roles where rolname = current_user) then
+    -- A migrator that is neither a superuser nor the owner needs the owner's rights for the
+    -- hand-over and for later migrations.
+    if current_user <> 'billing_owner'
+        and not (select rolsuper from pg_roles where rolname = current_user)
+        and not pg_has_role(current_user, 'billing_owner', 'MEMBER')
+    then
         execute format('grant billing_owner to %I', current_user);
     end if;
 end
 $$;
-comment on role billing_owner is
-    'Owns the tables of the migrations. NOLOGIN; only the migrating login is a member.';
-comment on role billing_break_glass is
-    'May open issued tables for one transaction with billing.break_glass(); granted per incident.';
 
 grant usage on schema raw, ref, billing to billing_owner;
 grant usage on schema billing to billing_break_glass;
@@ -45,6 +47,9 @@ declare
     item record;
     handed integer := 0;
 begin
+    if current_user = 'billing_owner' then
+        return 0;  -- the migrator runs as the owner (deploy/postgres/bootstrap.sql)
+    end if;
     for item in
         select
             case class.relkind
