@@ -651,6 +651,17 @@ def test_a_tenant_login_has_no_temp_no_large_objects_a_timeout_and_a_connection_
                 conn.execute(statement)
         assert conn.execute("show statement_timeout").fetchone() == ("30s",)
         assert conn.execute("show idle_in_transaction_session_timeout").fetchone() == ("1min",)
+        # What the catalogs still show is documented (docs/security.md); not the column
+        # statistics of a table with row-level security, nor other sessions' queries.
+        rows(issued, "analyze billing.issued_invoices")
+        assert conn.execute(
+            "select count(*) from pg_stats where schemaname = 'billing'"
+            " and tablename = 'issued_invoices'"
+        ).fetchone() == (0,)
+        assert conn.execute(
+            "select distinct query from pg_stat_activity"
+            " where usename <> current_user and backend_type = 'client backend'"
+        ).fetchall() in ([], [("<insufficient privilege>",)])
         # Its own rows are still there.
         assert conn.execute("select invoice_number from billing.issued_invoices").fetchall() == [
             (FIRST,)
