@@ -12,7 +12,8 @@ import inspect
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+import signal
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Final
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -126,3 +127,20 @@ class HealthServer:
         method, path = ([*request_line, "", ""])[:2]
         status, content_type, body = await self.respond(method, path)
         return status, content_type, body, method
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: Callable[[], None], *, enabled: bool = True) -> Iterator[None]:
+    """Call `stop` on SIGTERM or SIGINT while the block runs (in the running event loop);
+    a long-running service's graceful shutdown. Does nothing when not `enabled` (tests)."""
+    if not enabled:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +22,7 @@ from psycopg import errors, sql
 
 from billing import db, localservices
 from billing.errors import BillingError
-from billing.health import HealthServer
+from billing.health import HealthServer, stop_on_signals
 from billing.periods import Period
 from billing.roles import Role
 from billing.settings import Settings
@@ -115,7 +113,7 @@ class Exporter:
                 self.http_port,
                 self.config.refresh_seconds,
             )
-            with self._signals():
+            with stop_on_signals(self.stop, enabled=self.config.handle_signals):
                 self.started.set()
                 while not self._stop.is_set():
                     await self.refresh()
@@ -221,20 +219,6 @@ class Exporter:
             s.last_closed_period_end = (
                 Period.parse(str(value)).end_instant.timestamp() if value else None
             )
-
-    @contextlib.contextmanager
-    def _signals(self) -> Iterator[None]:
-        if not self.config.handle_signals:
-            yield
-            return
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stop)
-        try:
-            yield
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
 
 
 def _first_line(error: BaseException) -> str:

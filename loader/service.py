@@ -16,9 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -30,6 +29,7 @@ import psycopg
 from nats.aio.client import Client
 
 from billing import db
+from billing.health import stop_on_signals
 from billing.localservices import Endpoints
 from billing.roles import Role
 from billing.settings import CHARGE_STREAM, LOADER_CONSUMER, Settings
@@ -252,7 +252,7 @@ class Loader:
             if http is not None:
                 log.info("metrics and health on http://%s:%d", config.http_host, self.http_port)
             tasks.append(asyncio.create_task(self._refresh_lag()))
-            with self._signals():
+            with stop_on_signals(self.stop, enabled=self.config.handle_signals):
                 self.started.set()
                 await self._loop()
         finally:
@@ -613,20 +613,6 @@ class Loader:
             log.warning("NATS: %s", error)
         else:  # the first connection is still being tried: its outcome is reported once
             log.debug("NATS (connecting): %s", error)
-
-    @contextlib.contextmanager
-    def _signals(self) -> Iterator[None]:
-        if not self.config.handle_signals:
-            yield
-            return
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stop)
-        try:
-            yield
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
 
     async def _close(self) -> None:
         self._closing = True
