@@ -122,8 +122,11 @@ create constraint trigger issued_invoices_totals_are_the_lines
     deferrable initially deferred
     for each row execute function billing.check_issued_invoice_totals();
 
--- Lines only in the transaction that issued their invoice (checked once per statement).
-create or replace function billing.check_lines_in_issuing_transaction() returns trigger
+-- Lines and events only in the transaction that issued their invoice (checked once per
+-- statement; TG_ARGV[0] names what is added). The issue step appends events before their
+-- invoice: an invoice that does not exist yet must then be inserted by this transaction (the
+-- deferred foreign key requires it).
+create or replace function billing.check_added_in_issuing_transaction() returns trigger
     language plpgsql
     set search_path = pg_catalog
 as $$
@@ -131,14 +134,14 @@ declare
     late text;
 begin
     select added.invoice_number into late
-    from added_lines as added
+    from added_rows as added
     inner join billing.issued_invoices as invoices
         on invoices.invoice_number = added.invoice_number
     where not billing.inserted_by_this_transaction(invoices.xmin)
     limit 1;
     if late is not null then
-        raise exception 'issued invoice %: lines can only be added by the transaction that issued it',
-            late
+        raise exception 'issued invoice %: % can only be added by the transaction that issued it',
+            late, tg_argv[0]
             using errcode = 'check_violation';
     end if;
     return null;
@@ -147,37 +150,13 @@ $$;
 drop trigger if exists issued_invoice_lines_in_issuing_transaction on billing.issued_invoice_lines;
 create trigger issued_invoice_lines_in_issuing_transaction
     after insert on billing.issued_invoice_lines
-    referencing new table as added_lines
-    for each statement execute function billing.check_lines_in_issuing_transaction();
-
--- Events likewise. The issue step appends them before their invoice: an invoice that does not
--- exist yet must then be inserted by this transaction (the deferred foreign key requires it).
-create or replace function billing.check_events_in_issuing_transaction() returns trigger
-    language plpgsql
-    set search_path = pg_catalog
-as $$
-declare
-    late text;
-begin
-    select distinct added.invoice_number into late
-    from added_events as added
-    inner join billing.issued_invoices as invoices
-        on invoices.invoice_number = added.invoice_number
-    where not billing.inserted_by_this_transaction(invoices.xmin)
-    limit 1;
-    if late is not null then
-        raise exception 'issued invoice %: events can only be recorded by the transaction that issued it',
-            late
-            using errcode = 'check_violation';
-    end if;
-    return null;
-end
-$$;
+    referencing new table as added_rows
+    for each statement execute function billing.check_added_in_issuing_transaction('lines');
 drop trigger if exists issued_invoice_events_in_issuing_transaction on billing.issued_invoice_events;
 create trigger issued_invoice_events_in_issuing_transaction
     after insert on billing.issued_invoice_events
-    referencing new table as added_events
-    for each statement execute function billing.check_events_in_issuing_transaction();
+    referencing new table as added_rows
+    for each statement execute function billing.check_added_in_issuing_transaction('events');
 
 -- A period_closes row describes the issue transaction it is written in: that transaction holds
 -- the issue step's advisory lock of the period (pg_advisory_xact_lock(hashtext(

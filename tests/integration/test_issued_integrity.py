@@ -270,7 +270,7 @@ def test_an_event_recorded_on_an_invoice_issued_earlier_is_refused(issued: str) 
             },
         ),
     )
-    assert f"issued invoice {FIRST}: events can only be recorded by the transaction" in message
+    assert f"issued invoice {FIRST}: events can only be added by the transaction" in message
 
 
 def test_a_line_of_another_tenant_than_its_invoices_is_refused(issued: str) -> None:
