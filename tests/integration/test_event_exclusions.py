@@ -179,7 +179,7 @@ def test_the_database_keeps_exclusions_append_only_and_in_the_callers_name(
             psycopg.connect(database_url) as conn,
             pytest.raises(psycopg.errors.InsufficientPrivilege),
         ):
-            conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute(statement)
     tenant = login("billing_tenant", tenant_id=TENANT)
     with psycopg.connect(tenant) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("select * from billing.event_exclusions")
@@ -265,7 +265,7 @@ def test_billing_close_prints_the_exact_command_and_that_command_unblocks_it(
     login: LoginFactory,
     tmp_path: Path,
 ) -> None:
-    environment = {
+    environment: dict[str, Any] = {
         "BILLING_DATABASE_URL": database_url,
         "BILLING_NATS_URL": nats_url,
         "BILLING_STATE_DIR": str(tmp_path / "state"),
