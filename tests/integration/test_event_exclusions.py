@@ -24,6 +24,7 @@ from tests.conftest import LoginFactory
 from tests.support.billing_data import Event, add_account, at, land_events
 from tests.support.cli import billing, one_line
 from tests.support.dbt import DbtProject
+from warehouse.transform import DbtFailedError
 
 TENANT = uuid.UUID("a0000000-0000-4000-8000-00000000000a")
 UNKNOWN_TENANT = uuid.UUID("e0000000-0000-4000-8000-00000000000e")
@@ -298,3 +299,21 @@ def test_billing_close_prints_the_exact_command_and_that_command_unblocks_it(
     assert ledger.returncode == 0, ledger.stdout + ledger.stderr
     assert "excluded 2" in ledger.stdout  # the 1970 event is January 1970's
     assert ": reconciles" in ledger.stdout
+
+
+def test_an_exclusion_after_the_build_makes_the_issue_refuse_its_stale_drafts(
+    database_url: str, dbt_project: DbtProject, bogus_events: None, login: LoginFactory
+) -> None:
+    finance = login("billing_finance")
+    record(finance, ExclusionAction.EXCLUDE, [e.event_id for e in BOGUS.values()], reason="bogus")
+    dbt_project.build_models("2026-10")
+    [(valid,)] = rows(database_url, "select event_id from billing.priced_charges")
+    # Finance excludes a priced event between the build and the issue.
+    record(finance, ExclusionAction.EXCLUDE, [valid], reason="a test message after all")
+
+    with pytest.raises(DbtFailedError, match="an event was excluded"):
+        dbt_project.issue("2026-10")
+
+    assert rows(database_url, "select count(*) from billing.issued_invoice_events") == [(0,)]
+    dbt_project.close("2026-10")  # rebuilt: the excluded event is on no invoice
+    assert rows(database_url, "select count(*) from billing.issued_invoice_events") == [(0,)]
