@@ -317,3 +317,31 @@ def test_an_exclusion_after_the_build_makes_the_issue_refuse_its_stale_drafts(
     assert rows(database_url, "select count(*) from billing.issued_invoice_events") == [(0,)]
     dbt_project.close("2026-10")  # rebuilt: the excluded event is on no invoice
     assert rows(database_url, "select count(*) from billing.issued_invoice_events") == [(0,)]
+
+
+def test_billing_ledger_lists_ids_of_a_fate_and_refuses_an_unbuilt_ledger_in_one_line(
+    database_url: str, dbt_project: DbtProject, bogus_events: None
+) -> None:
+    unbuilt = billing("ledger", "--month", "2026-10", BILLING_DATABASE_URL=database_url)
+    assert unbuilt.returncode != 0
+    assert "the ledger is not built in this database" in one_line(unbuilt.stderr)
+
+    dbt_project.build_models("2026-10")
+    listed = billing(
+        "ledger",
+        "--month",
+        "2026-10",
+        "--fate",
+        "unpriced",
+        "--ids",
+        BILLING_DATABASE_URL=database_url,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == sorted(
+        str(e.event_id) for e in BOGUS.values() if e.occurred_at.year == 2026
+    )
+    # The 2026-10 ledger has unpriced events and an open month: it still reconciles.
+    report = billing("ledger", "--month", "2026-10", BILLING_DATABASE_URL=database_url)
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "unpriced 2" in report.stdout
+    assert "pending 1" in report.stdout
