@@ -158,6 +158,11 @@ def _connection_failure(message: str) -> BillingError:
     )
 
 
+def _names_a_missing_role(error: psycopg.Error) -> bool:
+    message = error.diag.message_primary or str(error)
+    return message.startswith('role "billing_') and message.endswith('" does not exist')
+
+
 def explain_database_error(error: psycopg.Error) -> BillingError | None:
     """The one-line BillingError a user can act on for a database failure, if it is one.
 
@@ -165,6 +170,13 @@ def explain_database_error(error: psycopg.Error) -> BillingError | None:
     was never migrated, a permission the login lacks. None for anything else (a bug).
     """
     if isinstance(error, errors.InvalidSchemaName | errors.UndefinedTable):
+        what = error.diag.message_primary or str(error).strip()
+        return SchemaNotMigratedError(
+            f"the database is not migrated ({what}): run `billing db migrate`, then try again"
+        )
+    if isinstance(error, errors.InvalidParameterValue) and _names_a_missing_role(error):
+        # SET ROLE to a billing role on a server the migrations never ran on (roles are
+        # created by the first migration, for the whole server).
         what = error.diag.message_primary or str(error).strip()
         return SchemaNotMigratedError(
             f"the database is not migrated ({what}): run `billing db migrate`, then try again"

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -24,7 +25,8 @@ _REQUEST_TIMEOUT_SECONDS: Final = 5.0
 MAX_PORT: Final = 65_535
 _STATUS_TEXT: Final = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Unavailable"}
 
-ReadinessCheck = Callable[[], dict[str, bool]]
+# The answer now, or a coroutine that checks first (the loader probes PostgreSQL at probe time).
+ReadinessCheck = Callable[[], dict[str, bool] | Awaitable[dict[str, bool]]]
 
 
 class MetricsAddressError(RefusedError):
@@ -66,7 +68,7 @@ class HealthServer:
             await self._server.wait_closed()
             self._server = None
 
-    def respond(self, method: str, path: str) -> tuple[int, str, bytes]:
+    async def respond(self, method: str, path: str) -> tuple[int, str, bytes]:
         """Status, content type and body for one request."""
         path = path.split("?", 1)[0]
         if method not in ("GET", "HEAD"):
@@ -76,7 +78,8 @@ class HealthServer:
         if path == "/health/live":
             return 200, "application/json", b'{"live": true}\n'
         if path == "/health/ready":
-            checks = self._readiness()
+            answer = self._readiness()
+            checks = await answer if inspect.isawaitable(answer) else answer
             ready = all(checks.values())
             body = json.dumps({"ready": ready, **checks}).encode() + b"\n"
             return (200 if ready else 503), "application/json", body
@@ -89,7 +92,7 @@ class HealthServer:
                 while (await reader.readline()).strip():
                     pass  # headers are not needed
             method, path = ([*request_line, "", ""])[:2]
-            status, content_type, body = self.respond(method, path)
+            status, content_type, body = await self.respond(method, path)
             head = (
                 f"HTTP/1.1 {status} {_STATUS_TEXT[status]}\r\n"
                 f"Content-Type: {content_type}\r\n"

@@ -7,7 +7,9 @@ with one line naming the variable, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +33,8 @@ ENV_PREFIX = "BILLING_"
 
 Seconds = Annotated[float, Field(ge=0)]
 PositiveSeconds = Annotated[float, Field(gt=0)]
+Duration = Annotated[timedelta, Field(ge=timedelta(0))]
+PositiveDuration = Annotated[timedelta, Field(gt=timedelta(0))]
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,10 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     close_wait_seconds: Seconds = 60.0
     duplicate_window_seconds: PositiveSeconds = 120.0
+    # The loader's time bounds (docs/loader.md): an event further ahead of its landing time,
+    # or older, is rejected with its reason. Seconds, or ISO 8601 durations (PT5M, P400D).
+    max_future_skew: Duration = timedelta(minutes=5)
+    max_event_age: PositiveDuration = timedelta(days=400)
     # `billing exporter`: how often it reads the warehouse-side metrics, and the bounds of
     # each query (it never waits behind the close's locks: docs/observability.md).
     exporter_refresh_seconds: PositiveSeconds = 30.0
@@ -94,6 +102,15 @@ class Settings(BaseSettings):
     tax_reason: Annotated[str, Field(min_length=1, max_length=300)] = TaxStatement.reason
     # The CLI shows the traceback of an unexpected error (as `billing --debug`).
     debug: bool = False
+
+    @field_validator("max_future_skew", "max_event_age", mode="before")
+    @classmethod
+    def _seconds_or_duration(cls, value: Any) -> Any:
+        # "300" means seconds (pydantic reads a number, not a string of one, that way).
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return float(value)
+        return value
 
     @field_validator("state_dir")
     @classmethod

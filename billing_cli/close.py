@@ -13,6 +13,7 @@ from billing.db import role_url
 from billing.errors import BillingError, RefusedError
 from billing.issued import CurrencyTotal
 from billing.money import format_amount
+from billing.periods import Period
 from billing.roles import Role
 from billing.settings import Settings, load_settings
 from billing_cli import output
@@ -40,7 +41,9 @@ def _loader_table(progress: LoaderProgress) -> Table:
     return table
 
 
-def _wait_for_loader(settings: Settings, endpoints: localservices.Endpoints) -> None:
+def _wait_for_loader(
+    settings: Settings, endpoints: localservices.Endpoints, period: Period
+) -> None:
     from orchestration.loader_progress import LoaderBehindError, wait_for_loader
 
     url, role = role_url(settings, endpoints.database_url, Role.TRANSFORMER)
@@ -61,8 +64,21 @@ def _wait_for_loader(settings: Settings, endpoints: localservices.Endpoints) -> 
         except LoaderBehindError as behind:
             error_console.print(_loader_table(behind.progress))
             print_error(str(behind), label="refused")
+            _record_refused_before_run(settings, period, behind.progress)
             raise typer.Exit(EXIT_REFUSED) from None
     console.print(f"loader caught up: {progress.summary()}")
+
+
+def _record_refused_before_run(
+    settings: Settings, period: Period, progress: LoaderProgress
+) -> None:
+    """A close refused before its Dagster run is still a close run in billing.close_runs."""
+    from orchestration.closing import record_refused_before_run
+    from orchestration.defs.resources import BillingResource
+    from orchestration.refusals import Refusal
+
+    billing = BillingResource(close_wait_seconds=settings.close_wait_seconds)
+    record_refused_before_run(billing, period.label, progress.waited_seconds, Refusal.LOADER_BEHIND)
 
 
 def _print_success(outcome: CloseOutcome, totals: list[CurrencyTotal]) -> None:
@@ -171,7 +187,7 @@ def close(
     except BillingError as not_closable:  # not over yet, or before the first period
         raise RefusedError(str(not_closable)) from None
     endpoints = localservices.resolve_endpoints(settings)
-    _wait_for_loader(settings, endpoints)
+    _wait_for_loader(settings, endpoints, month)
 
     from orchestration.closing import dagster_instance, run_close
     from orchestration.definitions import build_definitions

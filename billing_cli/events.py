@@ -83,15 +83,25 @@ def load(
     idle_seconds: Annotated[
         float, typer.Option(help="With --until-idle: how long nothing must arrive.")
     ] = 1.0,
+    outage_wait: Annotated[
+        float,
+        typer.Option(
+            help="With --until-idle: seconds NATS or PostgreSQL may stay unreachable before "
+            "the loader gives up (exit 1). Without it the loader waits for as long as it takes."
+        ),
+    ] = 30.0,
 ) -> None:
     """Land charge events from stream BILLING into raw.message_charged, exactly once.
 
     Runs until SIGTERM/SIGINT (it then finishes the batch in hand, commits and acknowledges),
     or with --until-idle until it has caught up. A server that cannot be reached at the start
-    is reported within seconds (exit 1), never waited for forever.
+    is reported within seconds (exit 1), never waited for forever. Once started, outages of
+    PostgreSQL or NATS are ridden out (reconnecting with backoff; /health/ready says 503).
     """
     if idle_seconds <= 0:
         raise ConfigurationError(f"--idle-seconds must be positive, not {idle_seconds:g}")
+    if outage_wait <= 0:
+        raise ConfigurationError(f"--outage-wait must be positive, not {outage_wait:g}")
     logging.basicConfig(
         level=logging.INFO,
         format="%(message)s",
@@ -103,6 +113,7 @@ def load(
         localservices.resolve_endpoints(current),
         until_idle=until_idle,
         idle_seconds=idle_seconds,
+        outage_wait_seconds=outage_wait,
         batch_size=batch_size,
         max_ack_pending=max(4 * batch_size, 20_000),
         http_host=metrics_host,

@@ -4,7 +4,8 @@ A suite is a few parts; each part is one relation (a table, or a query over the 
 the expectations it must meet. Expectations are built when the suite is, so "now" and the
 period are those of the close that runs them.
 
-- raw_events: raw.message_charged as the loader landed it (columns, keys, ranges, time).
+- raw_events: raw.message_charged as the loader landed it (columns, keys, ranges), and the
+  time of the rows a close is about (its month, and what landed since the last close).
 - invoice_drafts: the drafts of the period about to be issued reconcile with their lines
   and carry no negative amount.
 - issued_invoices: after the issue, numbers are gapless per period and every issued
@@ -14,14 +15,16 @@ period are those of the close that runs them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from billing.periods import Period
 from billing.raw import ALL_COLUMNS
 
-# Producers' clocks may run slightly ahead of ours; beyond this, an event is "in the future".
+# The loader's default time bounds (BILLING_MAX_FUTURE_SKEW, BILLING_MAX_EVENT_AGE): producers'
+# clocks may run slightly ahead of ours; beyond this, an event is "in the future".
 CLOCK_SKEW = timedelta(minutes=5)
+MAX_EVENT_AGE = timedelta(days=400)
 
 RAW_REQUIRED = (
     "stream_sequence",
@@ -82,29 +85,75 @@ def _checked_period(period: str) -> str:
     return Period.parse(period).label
 
 
-def raw_events_suite(now: datetime | None = None) -> Suite:
-    """raw.message_charged: expected columns, non-null keys, segments 1-1000, no future events."""
-    latest_allowed = (now or datetime.now(UTC)) + CLOCK_SKEW
+def raw_events_in_scope(period: str | None) -> str:
+    """The raw rows whose time a close checks: those of the month being closed, and those
+    landed since the last close (of any month). Never the whole history: an event that was
+    landed and closed around long ago cannot block every later close (issue 18)."""
+    since_last_close = (
+        "landed_at > coalesce((select max(closed_at) from billing.period_closes), '-infinity')"
+    )
+    if period is None:
+        return since_last_close
+    month = Period.parse(period)
+    start = month.start_instant.isoformat()
+    end = month.end_instant.isoformat()
+    # The period is validated (YYYY-MM) above: GX query assets take no bind parameters.
+    return f"(occurred_at >= '{start}' and occurred_at < '{end}') or {since_last_close}"
+
+
+def raw_events_suite(
+    period: str | None = None,
+    *,
+    max_future_skew: timedelta = CLOCK_SKEW,
+    max_event_age: timedelta = MAX_EVENT_AGE,
+) -> Suite:
+    """raw.message_charged: expected columns, non-null keys, segments 1-1000, known directions
+    (every row); and, on the rows in scope (`raw_events_in_scope`), no event further ahead of
+    its landing time than max_future_skew or older than max_event_age at landing (the
+    loader's own bounds, BILLING_MAX_FUTURE_SKEW and BILLING_MAX_EVENT_AGE)."""
     expectations = (
         _expect("ExpectTableColumnsToMatchSet", column_set=list(ALL_COLUMNS), exact_match=True),
         *(_expect("ExpectColumnValuesToNotBeNull", column=column) for column in RAW_REQUIRED),
         _expect("ExpectColumnValuesToBeBetween", column="segments", min_value=1, max_value=1000),
         _expect(
-            "ExpectColumnMaxToBeBetween",
-            column="occurred_at",
-            max_value=latest_allowed,
-        ),
-        _expect(
             "ExpectColumnValuesToBeInSet", column="direction", value_set=["outbound", "inbound"]
         ),
     )
+    in_scope = f"""
+        select
+            stream_sequence,
+            occurred_at,
+            landed_at,
+            extract(epoch from occurred_at - landed_at) as seconds_ahead_of_landing,
+            extract(epoch from landed_at - occurred_at) as seconds_old_at_landing
+        from raw.message_charged
+        where {raw_events_in_scope(period)}
+    """  # noqa: S608
+    times = (
+        _expect(
+            "ExpectColumnValuesToBeBetween",
+            column="seconds_ahead_of_landing",
+            max_value=max_future_skew.total_seconds(),
+        ),
+        _expect(
+            "ExpectColumnValuesToBeBetween",
+            column="seconds_old_at_landing",
+            max_value=max_event_age.total_seconds(),
+        ),
+    )
+    scope = f"the rows of {period} and" if period else "the rows"
     return Suite(
         name="raw_events",
         description=(
             "raw.message_charged as landed: expected columns, non-null keys, segments between "
-            f"1 and 1000, no occurred_at later than now + {CLOCK_SKEW}, known directions"
+            f"1 and 1000, known directions; on {scope} landed since the last close, no "
+            f"occurred_at more than {max_future_skew} ahead of its landing time nor more than "
+            f"{max_event_age.days} days before it"
         ),
-        parts=(SuitePart("raw_message_charged", expectations, table=("raw", "message_charged")),),
+        parts=(
+            SuitePart("raw_message_charged", expectations, table=("raw", "message_charged")),
+            SuitePart("raw_times_in_scope", times, query=in_scope),
+        ),
     )
 
 

@@ -8,13 +8,17 @@ and tests/contract proves the two agree on every example and on generated cases.
 Beyond the contract, a few rules say what PostgreSQL can store (a U+0000 character, an instant
 outside years 1-9999 in UTC): such a message is rejected too, with a reason saying so, instead
 of failing the batch's COPY.
+
+Beyond what can be stored, a time window says what can be billed (SPEC section 4, issue 18):
+an event further ahead of its landing time than BILLING_MAX_FUTURE_SKEW, or older than
+BILLING_MAX_EVENT_AGE, is rejected with a reason naming the setting (`TimeWindow`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import orjson
@@ -39,6 +43,58 @@ class Rejected:
     """A message that will go to raw.rejected_messages, with its readable reason."""
 
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBounds:
+    """How far ahead of its landing time, and how long before it, an event may have occurred."""
+
+    max_future_skew: timedelta = timedelta(minutes=5)
+    max_event_age: timedelta = timedelta(days=400)
+
+    def window(self, landing: datetime) -> TimeWindow:
+        """The window of events landed at `landing` (one per batch)."""
+        earliest, latest = landing - self.max_event_age, landing + self.max_future_skew
+        return TimeWindow(landing, earliest, latest, self)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """The instants an event may have occurred at to be landed at `landing`."""
+
+    landing: datetime
+    earliest: datetime
+    latest: datetime
+    bounds: TimeBounds
+
+    def reason(self, occurred_at: str, instant: datetime) -> str | None:
+        """Why an event that occurred at `instant` is out of the window, or None."""
+        if instant > self.latest:
+            return (
+                f"occurred_at {occurred_at} is more than {describe(self.bounds.max_future_skew)} "
+                f"ahead of its landing time {_utc(self.landing)} (BILLING_MAX_FUTURE_SKEW)"
+            )
+        if instant < self.earliest:
+            return (
+                f"occurred_at {occurred_at} is more than {describe(self.bounds.max_event_age)} "
+                f"before its landing time {_utc(self.landing)} (BILLING_MAX_EVENT_AGE)"
+            )
+        return None
+
+
+def describe(duration: timedelta) -> str:
+    """A duration as people write it: 400 days, 5 minutes, 90 seconds, 1 day 2 hours."""
+    seconds = int(duration.total_seconds())
+    parts = []
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+    return " ".join(parts) or "0 seconds"
+
+
+def _utc(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _schema_pattern(prop: str) -> re.Pattern[str]:
@@ -148,8 +204,14 @@ def contract_reason(data: bytes) -> str | None:
     return None
 
 
-def build_row(stream_sequence: int, subject: str, data: bytes) -> ChargeRow | Rejected:
-    """The raw.message_charged row of one message, or why it is rejected."""
+def build_row(
+    stream_sequence: int, subject: str, data: bytes, window: TimeWindow | None = None
+) -> ChargeRow | Rejected:
+    """The raw.message_charged row of one message, or why it is rejected.
+
+    With a `window`, an event that occurred outside it is rejected too (the loader always
+    passes one; without it only the contract and what PostgreSQL can store are checked).
+    """
     try:
         event = orjson.loads(data)
     except orjson.JSONDecodeError as error:
@@ -161,6 +223,15 @@ def build_row(stream_sequence: int, subject: str, data: bytes) -> ChargeRow | Re
         # The reference check accepts what the fast check refused: trust the reference.
         event = check_charge_event(data)
     occurred_at: str = event["occurred_at"]
+    if window is not None:
+        instant = _instant(occurred_at)
+        assert instant is not None  # checked by the contract
+        try:
+            late_or_early = window.reason(occurred_at, instant)
+        except OverflowError:  # not an instant in years 1-9999 in UTC: refused just below
+            late_or_early = None
+        if late_or_early is not None:
+            return Rejected(_short(late_or_early))
     if occurred_at[-1] not in "Zz":
         # PostgreSQL takes offsets up to 15:59 only; hand it the instant in UTC instead.
         instant = _instant(occurred_at)

@@ -3,6 +3,12 @@
 One asyncio loop runs three things: the consumer's callback filling a buffer, the batch writer
 (validate, COPY, commit, ack) and the small HTTP server. While one batch is being written the
 callback keeps filling the next, so parsing, PostgreSQL and NATS overlap.
+
+Outages (docs/loader.md): once started, the loader rides out PostgreSQL or NATS being down for
+any length of time. It reconnects with capped exponential backoff (loader/backoff.py), keeps
+the batch in hand until it is committed (the checkpoint row tells whether a commit whose answer
+was lost went through), and reports not-ready meanwhile. With `until_idle` it gives up, with a
+message, once a server has been unreachable for `outage_wait_seconds`.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from datetime import UTC, datetime
+from typing import Any, Final
 
 import nats
 import nats.errors
@@ -27,18 +34,21 @@ from billing.localservices import Endpoints
 from billing.roles import Role
 from billing.settings import CHARGE_STREAM, LOADER_CONSUMER, Settings
 from billing.streams import ensure_streams
+from loader.backoff import CAP_SECONDS, INITIAL_SECONDS, Backoff, backoff_delay
 from loader.consumer import ChargeConsumer, ConsumerSettings, Delivery, jetstream_timestamp
 from loader.errors import LoaderRefusedError
 from loader.http import HealthServer
 from loader.metrics import LoaderMetrics
 from loader.natsclient import DeliveryClient
-from loader.rows import ChargeRow, Rejected, RejectRow, build_row, reject_row
+from loader.rows import ChargeRow, Rejected, RejectRow, TimeBounds, build_row, reject_row
 from loader.sink import Sink, WriteResult
 
 log = logging.getLogger(__name__)
 
 _STOP_RETRIES: Final = 3
 _PROGRESS_LOG_SECONDS: Final = 10.0
+_PROBE_TIMEOUT_SECONDS: Final = 2.0
+DEFAULT_TIME_BOUNDS: Final = TimeBounds()
 
 AfterCommit = Callable[[int], None]
 
@@ -69,6 +79,15 @@ class LoaderConfig:
     # The first connection to NATS is bounded (a wrong URL must not hang the process);
     # once connected, the loader reconnects for as long as it takes.
     connect_timeout_seconds: float = 10.0
+    # What may be billed: events outside the window around their landing time are rejected.
+    time_bounds: TimeBounds = DEFAULT_TIME_BOUNDS
+    # Outages: reconnect with capped exponential backoff for as long as it takes; with
+    # until_idle, give up (exit 1) once PostgreSQL or NATS has been unreachable this long.
+    outage_wait_seconds: float = 30.0
+    backoff_initial_seconds: float = INITIAL_SECONDS
+    backoff_cap_seconds: float = CAP_SECONDS
+    # /health/ready opens a fresh PostgreSQL connection at most this often (cached between).
+    ready_ttl_seconds: float = 1.0
 
     @classmethod
     def from_settings(
@@ -81,6 +100,7 @@ class LoaderConfig:
             database_role=role,
             nats_url=endpoints.nats_url,
             duplicate_window_seconds=settings.duplicate_window_seconds,
+            time_bounds=TimeBounds(settings.max_future_skew, settings.max_event_age),
             **options,  # type: ignore[arg-type]
         )
 
@@ -125,6 +145,14 @@ class Loader:
         self._last_db_ok = 0.0
         self._push_bound = False
         self._nats_connected = False
+        self._db_backoff = Backoff(config.backoff_initial_seconds, config.backoff_cap_seconds)
+        self._db_down_since: float | None = None
+        self._next_db_attempt = 0.0
+        self._db_reachable = True
+        self._probed_at = -1e9
+        self._probe_lock = asyncio.Lock()
+        self._nats_down_since: float | None = None
+        self._closing = False
         self.started = asyncio.Event()
 
     def stop(self) -> None:
@@ -136,14 +164,48 @@ class Loader:
             self._consumer.interrupt()
 
     def readiness(self) -> dict[str, bool]:
-        """NATS and PostgreSQL reachable, consumer bound."""
+        """NATS and PostgreSQL reachable, consumer bound, as last seen (no round trip)."""
         return {
             "nats": self._nc is not None and self._nc.is_connected,
-            "postgres": self._db_ok,
+            "postgres": self._db_ok and self._db_reachable,
             "consumer_bound": self._consumer is not None
             and self._consumer.bound
             and self._push_bound,
         }
+
+    async def probe_readiness(self) -> dict[str, bool]:
+        """`readiness()` with PostgreSQL checked now (a fresh connection, cached for
+        ready_ttl_seconds): /health/ready turns false within a probe of an outage, even while
+        the loader is idle. NATS is the client's connection state (a stopped server closes
+        the socket at once)."""
+        await self._probe_database()
+        return self.readiness()
+
+    async def _probe_database(self) -> None:
+        ttl = self.config.ready_ttl_seconds
+        if time.monotonic() - self._probed_at < ttl:
+            return
+        async with self._probe_lock:
+            if time.monotonic() - self._probed_at < ttl:
+                return  # another probe answered while this one waited
+            try:
+                async with asyncio.timeout(_PROBE_TIMEOUT_SECONDS):
+                    conn = await psycopg.AsyncConnection.connect(
+                        self.config.database_url,
+                        autocommit=True,
+                        connect_timeout=int(_PROBE_TIMEOUT_SECONDS),
+                        application_name=f"billing-loader:{self.config.consumer}:ready",
+                    )
+                    try:
+                        await conn.execute("select 1")
+                    finally:
+                        await conn.close()
+                self._db_reachable = True
+            except (psycopg.Error, OSError, TimeoutError) as error:
+                if self._db_reachable:
+                    log.warning("readiness: PostgreSQL unreachable: %s", _first_line(error))
+                self._db_reachable = False
+            self._probed_at = time.monotonic()
 
     async def run(self) -> LoaderSummary:
         """Run until stopped (or, with until_idle, until caught up); returns the summary."""
@@ -153,7 +215,7 @@ class Loader:
         http: HealthServer | None = None
         if config.http_port is not None:
             # First: a bad address or a busy port refuses the start before any connection.
-            http = HealthServer(self.metrics.registry, self.readiness)
+            http = HealthServer(self.metrics.registry, self.probe_readiness)
             self.http_port = await http.start(config.http_host, config.http_port)
         try:
             try:
@@ -214,7 +276,9 @@ class Loader:
                     name=f"billing-loader:{config.consumer}",
                     error_cb=self._on_nats_error,
                     max_reconnect_attempts=-1,
-                    reconnect_time_wait=1,
+                    reconnect_to_server_handler=self._nats_backoff,
+                    disconnected_cb=self._on_nats_disconnected,
+                    reconnected_cb=self._on_nats_reconnected,
                     allow_reconnect=True,
                     connect_timeout=max(1, min(2, int(config.connect_timeout_seconds))),
                 ),
@@ -233,14 +297,38 @@ class Loader:
         self._nats_connected = True
         return client
 
+    def _nats_backoff(self, servers: list[Any], _info: dict[str, Any]) -> tuple[None, float]:
+        """nats-py asks before each reconnection attempt: the first server, after a wait."""
+        attempt = max((server.reconnects for server in servers), default=0)
+        return None, backoff_delay(
+            attempt, self.config.backoff_initial_seconds, self.config.backoff_cap_seconds
+        )
+
+    async def _on_nats_disconnected(self) -> None:
+        if self._nats_down_since is None and self._nats_connected and not self._closing:
+            self._nats_down_since = time.monotonic()
+            log.error("NATS disconnected: reconnecting (with backoff) for as long as it takes")
+
+    async def _on_nats_reconnected(self) -> None:
+        if self._nats_down_since is not None:
+            log.info("NATS reconnected after %.1f s", time.monotonic() - self._nats_down_since)
+        self._nats_down_since = None
+        if self._consumer is not None:
+            # Deliveries in flight when the connection dropped are lost to this client: rebind
+            # at the committed mark now rather than wait for the server's redelivery.
+            self._consumer.request_resync("reconnected to NATS")
+
     async def _loop(self) -> None:
         consumer = self._consumer
         assert consumer is not None
         config = self.config
         wait = min(config.idle_seconds / 2, 0.5) if config.until_idle else 1.0
+        nats_backoff = Backoff(config.backoff_initial_seconds, config.backoff_cap_seconds)
         while True:
             if self._stopping and consumer.bound:
-                await consumer.unbind()  # no more intake: only what is in hand is committed
+                # No more intake: only what is in hand is committed.
+                with contextlib.suppress(nats.errors.Error):
+                    await consumer.unbind()
             accepted, duplicates = await consumer.next_batch(
                 config.linger_seconds, wait, flush=self._stopping
             )
@@ -249,29 +337,65 @@ class Loader:
                 continue
             if self._stopping:
                 return
+            self._give_up_if_unreachable()
+            now = time.monotonic()
+            if now - self._last_db_ok > config.db_ping_seconds and now >= self._next_db_attempt:
+                await self._ping_database()
+            if self._nc is None or not self._nc.is_connected:
+                # nats-py reconnects; deliveries resume on their own. (A rebind that is due
+                # makes next_batch return at once: wait here instead of spinning.)
+                await asyncio.sleep(0.1)
+                continue
             if consumer.resync_reason is None and consumer.drained_after_drop():
                 consumer.request_resync("the client dropped deliveries (slow consumer)")
             if consumer.resync_reason is not None:
-                await consumer.unbind()
-                self.summary.outcome.append(await consumer.bind(self._high_water, rebind=True))
+                try:
+                    await consumer.unbind()
+                    outcome = await consumer.bind(self._high_water, rebind=True)
+                except (nats.errors.Error, TimeoutError) as error:
+                    delay = nats_backoff.next_delay()
+                    log.warning("rebinding failed (%s): retrying in %.2f s", error, delay)
+                    await asyncio.sleep(delay)
+                    continue
+                nats_backoff.reset()
+                self.summary.outcome.append(outcome)
                 self.summary.rebinds += 1
                 self.metrics.rebinds.inc()
                 continue
             if config.until_idle and await self._caught_up():
                 log.info("caught up at stream sequence %d", self._high_water)
                 return
-            if time.monotonic() - self._last_db_ok > config.db_ping_seconds:
-                await self._ping_database()
+
+    def _give_up_if_unreachable(self) -> None:
+        """With until_idle: refuse to wait longer than outage_wait_seconds for a server."""
+        if not self.config.until_idle:
+            return
+        wait = self.config.outage_wait_seconds
+        now = time.monotonic()
+        if self._nats_down_since is not None and now - self._nats_down_since > wait:
+            raise LoaderRefusedError(
+                f"NATS at {self.config.nats_url} has been unreachable for more than {wait:g} s: "
+                "stopping (every committed batch is landed; the rest is delivered again on the "
+                "next start). Start NATS or fix BILLING_NATS_URL, then run the loader again"
+            )
+        if self._db_down_since is not None and now - self._db_down_since > wait:
+            raise LoaderRefusedError(
+                f"PostgreSQL has been unreachable for more than {wait:g} s: stopping (the batch "
+                "in hand was not committed nor acknowledged; it is delivered again on the next "
+                "start). Start PostgreSQL or fix BILLING_DATABASE_URL, then run the loader again"
+            )
 
     async def _commit(self, accepted: list[Delivery], duplicates: list[Delivery]) -> None:
         rows: list[ChargeRow] = []
         rejects: list[RejectRow] = []
         subjects: dict[bytes, str] = {}
+        # One landing time per batch: the instant the time bounds are measured from.
+        window = self.config.time_bounds.window(datetime.now(UTC))
         for sequence, raw_subject, _, data in accepted:
             subject = subjects.get(raw_subject)
             if subject is None:
                 subject = subjects[raw_subject] = raw_subject.decode(errors="replace")
-            row = build_row(sequence, subject, data)
+            row = build_row(sequence, subject, data, window)
             if type(row) is tuple:
                 rows.append(row)
             else:
@@ -309,62 +433,102 @@ class Loader:
     async def _write(
         self, rows: list[ChargeRow], rejects: list[RejectRow], high_water: int
     ) -> WriteResult:
+        """Commit the batch, however long PostgreSQL takes to come back (exactly once: the
+        checkpoint row says whether a commit whose answer was lost went through)."""
         attempt = 0
         while True:
-            assert self._sink is not None
-            try:
-                result = await self._sink.write(rows, rejects, high_water)
-                self._mark_db_ok()
-                return result
-            except psycopg.OperationalError as error:
-                self._db_ok = False
-                log.error("PostgreSQL failed while writing a batch: %s", error)
+            if self._sink is not None:
+                try:
+                    result = await self._sink.write(rows, rejects, high_water)
+                except psycopg.OperationalError as error:
+                    await self._database_failed(error, "while writing a batch")
+                else:
+                    self._mark_db_ok()
+                    return result
             if self._stopping and attempt >= _STOP_RETRIES:
                 raise LoaderRefusedError(
                     "PostgreSQL is unreachable while stopping: the batch in hand was not "
                     "committed nor acknowledged (it will be delivered again on restart)"
                 )
-            await asyncio.sleep(min(0.5 * 2**attempt, 5.0))
+            self._give_up_if_unreachable()
+            await asyncio.sleep(self._db_backoff.next_delay())
             attempt += 1
             committed = await self._reopen_sink()
             if committed is not None and committed >= high_water:
                 log.warning("the batch up to %d had been committed before the failure", high_water)
                 return WriteResult(len(rows), len(rejects), 0)
 
+    async def _database_failed(self, error: psycopg.Error, doing: str) -> None:
+        """Note the outage (once) and drop the broken session."""
+        self._db_ok = False
+        if self._db_down_since is None:
+            self._db_down_since = time.monotonic()
+            log.error(
+                "PostgreSQL failed %s: %s; reconnecting (with backoff) for as long as it takes",
+                doing,
+                _first_line(error),
+            )
+        sink, self._sink = self._sink, None
+        if sink is not None:
+            with contextlib.suppress(psycopg.Error, OSError):
+                await sink.close()
+
     async def _reopen_sink(self) -> int | None:
         """Reconnect; the committed high-water mark, or None while PostgreSQL is still down."""
         if self._sink is not None:
-            with contextlib.suppress(psycopg.Error):
-                await self._sink.close()
-        self._sink = None
+            sink, self._sink = self._sink, None
+            with contextlib.suppress(psycopg.Error, OSError):
+                await sink.close()
         try:
-            self._sink = await Sink.open(
+            sink = await Sink.open(
                 self.config.database_url,
                 self.config.database_role,
                 self.config.consumer,
                 self.config.stream,
             )
-            committed = await self._sink.checkpoint()
-        except psycopg.OperationalError as error:
-            log.error("PostgreSQL still unreachable: %s", error)
+        except (psycopg.OperationalError, LoaderRefusedError) as error:
+            # LoaderRefusedError: the consumer's lock is still held by this loader's previous
+            # session (a network failure the server has not noticed yet); it goes with it.
+            self._db_ok = False
+            if self._db_down_since is None:
+                self._db_down_since = time.monotonic()
+            log.warning("PostgreSQL still unreachable: %s", _first_line(error))
             return None
+        try:
+            committed = await sink.checkpoint()
+        except psycopg.OperationalError as error:
+            with contextlib.suppress(psycopg.Error, OSError):
+                await sink.close()
+            log.warning("PostgreSQL still unreachable: %s", _first_line(error))
+            return None
+        self._sink = sink
         self._mark_db_ok()
         return committed
 
     async def _ping_database(self) -> None:
-        if self._sink is None:
-            await self._reopen_sink()
-            return
-        try:
-            await self._sink.ping()
-            self._mark_db_ok()
-        except psycopg.OperationalError as error:
-            self._db_ok = False
-            log.error("PostgreSQL unreachable: %s", error)
-            await self._reopen_sink()
+        """While idle: a keep-alive query, or, while PostgreSQL is down, a reconnection
+        attempt (the next one after the backoff's wait)."""
+        if self._sink is not None:
+            try:
+                await self._sink.ping()
+            except psycopg.OperationalError as error:
+                await self._database_failed(error, "a keep-alive query")
+            else:
+                self._mark_db_ok()
+                return
+        if await self._reopen_sink() is None:
+            self._next_db_attempt = time.monotonic() + self._db_backoff.next_delay()
 
     def _mark_db_ok(self) -> None:
+        if self._db_down_since is not None:
+            log.info(
+                "PostgreSQL reachable again after %.1f s", time.monotonic() - self._db_down_since
+            )
         self._db_ok = True
+        self._db_reachable = True
+        self._db_down_since = None
+        self._db_backoff.reset()
+        self._next_db_attempt = 0.0
         self._last_db_ok = time.monotonic()
 
     async def _ack(self, delivery: Delivery) -> None:
@@ -382,7 +546,13 @@ class Loader:
             return False
         if time.monotonic() - consumer.last_arrival < self.config.idle_seconds:
             return False
-        info = await consumer.info()
+        if self._sink is None:
+            return False  # PostgreSQL is down: nothing can be said to be landed
+        try:
+            info = await consumer.info()
+        except (nats.errors.Error, TimeoutError) as error:
+            log.warning("consumer info unavailable: %s", error)
+            return False
         delivered = info.delivered.stream_seq if info.delivered else 0
         return (info.num_pending or 0) == 0 and delivered <= self._high_water
 
@@ -459,13 +629,18 @@ class Loader:
                 loop.remove_signal_handler(sig)
 
     async def _close(self) -> None:
+        self._closing = True
         if self._consumer is not None and self._consumer.bound:
             with contextlib.suppress(nats.errors.Error):
                 await self._consumer.unbind()
         if self._nc is not None:
-            with contextlib.suppress(nats.errors.Error, TimeoutError):
-                await self._nc.flush(timeout=5)
-            await self._nc.close()
+            if self._nc.is_connected:
+                with contextlib.suppress(nats.errors.Error, TimeoutError):
+                    await self._nc.flush(timeout=5)
+            # RuntimeError: nats-py writes its pending buffer to the closed socket of a
+            # connection that was reconnecting (uvloop refuses); there is nothing to flush.
+            with contextlib.suppress(nats.errors.Error, RuntimeError, OSError):
+                await self._nc.close()
         if self._sink is not None:
             with contextlib.suppress(psycopg.Error):
                 await self._sink.close()

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # Rows per COPY message: PostgreSQL parses one chunk while the next is being formatted.
 _COPY_CHUNK_ROWS: Final = 2_000
+CONNECT_TIMEOUT_SECONDS: Final = 10
 
 COPY_CHARGES: Final = sql.SQL("copy raw.message_charged ({}) from stdin").format(
     sql.SQL(", ").join(map(sql.Identifier, CHARGE_COLUMNS))
@@ -74,6 +75,7 @@ class Sink:
             autocommit=True,
             application_name=f"billing-loader:{consumer}",
             client_encoding="utf8",  # copy_line() output is encoded as UTF-8
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,  # an unanswering host: retried, not hung
         )
         try:
             if role is not None:

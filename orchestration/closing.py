@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +26,17 @@ from orchestration.defs.close.assets import ISSUED_INVOICES
 from orchestration.defs.close.resources import CloseLockBusyError
 from orchestration.defs.close.schedules import CLOSE_JOB_NAME, CLOSE_TAG
 from orchestration.defs.documents.assets import INVOICE_DOCUMENTS, INVOICE_EVENTS
-from orchestration.defs.partitions import partition_key_of
+from orchestration.defs.partitions import partition_key_of, period_of
 from orchestration.defs.resources import BillingResource
 from orchestration.refusals import REFUSAL, Refusal, refusal_of
 
 log = logging.getLogger(__name__)
+
+# Run tags: ours says who started a close from outside Dagster; Dagster's say the rest.
+TRIGGER_TAG = "billing/trigger"
+PARTITION_TAG = "dagster/partition"
+SCHEDULE_TAG = "dagster/schedule_name"
+BACKFILL_TAG = "dagster/backfill"
 
 RECORD_CLOSE_RUN = """
     insert into billing.close_runs
@@ -213,8 +221,49 @@ def _read_run_error(outcome: CloseOutcome, error: Any) -> None:
 
 def read_outcome(result: dg.ExecuteInProcessResult, period: str) -> CloseOutcome:
     """A CloseOutcome from the events of an in-process run."""
-    outcome = CloseOutcome(period=period, run_id=result.run_id, success=result.success)
-    for event in result.all_events:
+    return outcome_of_events(result.run_id, result.success, period, result.all_events)
+
+
+def outcome_of_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> CloseOutcome:
+    """A CloseOutcome of a finished close run, read from the instance's event log: for runs
+    that `billing close` did not start (the schedule, the UI, a backfill)."""
+    events = [
+        entry.dagster_event
+        for entry in instance.all_logs(run.run_id)
+        if entry.dagster_event is not None
+    ]
+    period = period_of(run.tags[PARTITION_TAG])
+    return outcome_of_events(run.run_id, run.status == dg.DagsterRunStatus.SUCCESS, period, events)
+
+
+def run_times(instance: dg.DagsterInstance, run_id: str) -> tuple[datetime, datetime]:
+    """When a finished run started and ended (now, for a run that never started)."""
+    record = instance.get_run_record_by_id(run_id)
+    now = datetime.now(UTC)
+    if record is None:
+        return now, now
+    ended = datetime.fromtimestamp(record.end_time, UTC) if record.end_time else now
+    started = datetime.fromtimestamp(record.start_time, UTC) if record.start_time else ended
+    return started, max(started, ended)
+
+
+def trigger_of(tags: Mapping[str, str]) -> str:
+    """Who launched a run: `billing close` says so in its tag; Dagster tags the rest."""
+    if TRIGGER_TAG in tags:
+        return tags[TRIGGER_TAG]
+    if SCHEDULE_TAG in tags:
+        return "schedule"
+    if BACKFILL_TAG in tags:
+        return "backfill"
+    return "ui"
+
+
+def outcome_of_events(
+    run_id: str, success: bool, period: str, events: Iterable[dg.DagsterEvent]
+) -> CloseOutcome:
+    """A CloseOutcome from a close run's events."""
+    outcome = CloseOutcome(period=period, run_id=run_id, success=success)
+    for event in events:
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             _read_check(outcome, event.asset_check_evaluation_data)
         elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
@@ -263,7 +312,7 @@ def run_close(
                 partition_key=partition_key,
                 instance=instance,
                 raise_on_error=False,
-                tags={"billing/trigger": trigger},
+                tags={TRIGGER_TAG: trigger},
                 run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             )
     finally:
@@ -307,3 +356,17 @@ def record_close_run(
         log.warning("close run %s not recorded in billing.close_runs: %s", outcome.run_id, error)
         return False
     return True
+
+
+def record_refused_before_run(
+    billing: BillingResource, period: str, waited_seconds: float, kind: Refusal
+) -> bool:
+    """Record a close that `billing close` refused before starting its Dagster run (the
+    loader behind): a run of its own id, so every attempt to close is in billing.close_runs."""
+    finished_at = datetime.now(UTC)
+    outcome = CloseOutcome(
+        period=period, run_id=f"refused-before-run-{uuid.uuid4()}", success=False
+    )
+    outcome.refuse(kind)
+    started_at = finished_at - timedelta(seconds=waited_seconds)
+    return record_close_run(billing, outcome, started_at, finished_at, "cli")

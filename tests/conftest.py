@@ -108,6 +108,67 @@ def database_url(server_url: str, template_database: str) -> Iterator[str]:
     _drop_database(server_url, name)
 
 
+def _copy_database(server_url: str, source: str, copy: str) -> None:
+    """`copy` as a copy of `source` (nobody may be connected to the source meanwhile)."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity"
+            " where datname = %s and pid <> pg_backend_pid()",
+            (source,),
+        )
+    _drop_database(server_url, copy)
+    _create_database(server_url, copy, template=source)
+
+
+BuildData = Callable[[str, DbtProject, "LoginFactory"], None]
+
+
+class DatabaseSnapshots:
+    """Test data that costs dbt runs, built once per worker and copied for each test.
+
+    `restore(name, build)` gives this test's database as `build` leaves a fresh one: the first
+    call of a worker builds it and keeps a copy (a database `billing_snap_NAME_WORKER`); the
+    next calls copy that (about 0.1 s instead of seconds of dbt). The test database keeps its
+    name, so dbt's parse of the project is reused. Logins that `build` creates are dropped
+    once it is done (rows keep their names, as voided_by does).
+    """
+
+    def __init__(self, server_url: str, template: str, dbt_target_path: Path) -> None:
+        self.server_url = server_url
+        self.template = template
+        self.dbt_target_path = dbt_target_path
+        self.built: list[str] = []
+
+    def restore(self, name: str, build: BuildData) -> str:
+        test_database = f"billing_test_{worker_name()}"
+        snapshot = f"billing_snap_{name}_{worker_name()}"
+        if snapshot not in self.built:
+            _copy_database(self.server_url, self.template, test_database)
+            url = db.with_database(self.server_url, test_database)
+            logins = LoginFactory(url)
+            try:
+                build(url, DbtProject(url, self.dbt_target_path), logins)
+            finally:
+                logins.drop_all()
+            _copy_database(self.server_url, test_database, snapshot)
+            self.built.append(snapshot)
+        _copy_database(self.server_url, snapshot, test_database)
+        return db.with_database(self.server_url, test_database)
+
+    def drop_all(self) -> None:
+        for snapshot in self.built:
+            _drop_database(self.server_url, snapshot)
+
+
+@pytest.fixture(scope="session")
+def database_snapshots(
+    server_url: str, template_database: str, dbt_target_path: Path
+) -> Iterator[DatabaseSnapshots]:
+    snapshots = DatabaseSnapshots(server_url, template_database, dbt_target_path)
+    yield snapshots
+    snapshots.drop_all()
+
+
 @pytest.fixture
 def nats_url(services: localservices.Endpoints) -> Iterator[str]:
     """The test NATS server, with the billing streams deleted before and after the test."""

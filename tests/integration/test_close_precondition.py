@@ -142,5 +142,11 @@ def test_billing_close_refuses_with_a_report_when_the_loader_is_behind(
     assert "Loader behind: close refused" in report
     assert "stream last sequence at start │ 3" in report
     assert "the loader is behind" in report
-    # Refused before any Dagster run was started.
+    # Refused before any Dagster run was started, and recorded as a close run all the same.
     assert not (tmp_path / "dagster").exists()
+    with psycopg.connect(database_url) as conn:
+        recorded = conn.execute(
+            "select period, outcome, reasons, trigger, finished_at > started_at,"
+            " run_id like 'refused-before-run-%%' from billing.close_runs"
+        ).fetchall()
+    assert recorded == [("2026-10", "refused", ["loader_behind"], "cli", True, True)]

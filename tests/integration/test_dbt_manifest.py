@@ -42,22 +42,18 @@ def test_the_manifest_is_parsed_once_and_again_only_when_the_project_changes(
     assert not again.parsed
     assert again.fingerprint == first.fingerprint
 
-    # A new model: the next use parses, and the manifest has it.
+    # A new model with a broken YAML beside it: the parse fails and claims nothing...
     model = project.project_dir / "models" / "staging" / "stg_probe.sql"
     model.write_text("select 1 as probe\n")
-    changed = prepare_manifest(project)
-    assert changed.parsed
-    assert changed.fingerprint != first.fingerprint
-    assert "stg_probe" in models(dict(changed.content))
-
-    # A failed parse claims nothing: the next use tries again instead of reusing.
     broken = model.with_suffix(".yml")
     broken.write_text("models: [\n")
     with pytest.raises(DbtFailedError, match="parse"):
         prepare_manifest(project)
-    model.unlink()
+
+    # ...so the next use parses again, and the manifest has the new model.
     broken.unlink()
-    restored = prepare_manifest(project)
-    assert restored.parsed
-    assert restored.fingerprint == first.fingerprint
-    assert "stg_probe" not in models(dict(restored.content))
+    changed = prepare_manifest(project)
+    assert changed.parsed
+    assert changed.fingerprint != first.fingerprint
+    assert "stg_probe" in models(dict(changed.content))
+    assert not prepare_manifest(project).parsed

@@ -18,6 +18,7 @@ import pytest
 from billing.settings import Issuer, Settings, TaxStatement
 from finance.reference import import_accounts
 from invoice_renderer import render_pending
+from tests.conftest import DatabaseSnapshots, LoginFactory
 from tests.support.billing_data import Event, add_account, at, land_events
 from tests.support.dbt import DbtProject
 from warehouse.transform import DbtFailedError
@@ -41,8 +42,7 @@ def pdf_text(path: Path) -> str:
     return " ".join(" ".join(page.extract_text().split()) for page in pages)
 
 
-@pytest.fixture
-def issued(database_url: str, dbt_project: DbtProject) -> str:
+def issue_october(database_url: str, dbt_project: DbtProject, _: LoginFactory) -> None:
     """October closed for one French customer with an address, a VAT id and 45-day terms."""
     with psycopg.connect(database_url) as conn:
         add_account(conn, TENANT, name="Café Émile SARL")
@@ -60,6 +60,12 @@ def issued(database_url: str, dbt_project: DbtProject) -> str:
         )
     dbt_project.build_models("2026-10")
     dbt_project.issue("2026-10", issuer=ISSUER, tax=TAX)
+
+
+@pytest.fixture
+def issued(database_url: str, database_snapshots: DatabaseSnapshots) -> str:
+    """The number of October's invoice of issue_october (built once per worker)."""
+    assert database_snapshots.restore("issued_october", issue_october) == database_url
     return "INV-202610-000001"
 
 

@@ -11,14 +11,16 @@ import sys
 import textwrap
 import time
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
 
+from billing.localservices import Endpoints
+from billing.settings import Settings
 from loader.metrics import LoaderMetrics
-from loader.service import Loader
+from loader.service import Loader, LoaderConfig
 from producers.sample import parse_month, sample_events
 from tests.support.coverage import subprocess_environment
 from tests.support.ingest import (
@@ -345,3 +347,46 @@ def test_a_second_loader_of_the_same_consumer_is_refused(database_url: str, nats
             await running
 
     asyncio.run(scenario())
+
+
+def test_events_outside_the_time_bounds_are_rejected_with_their_reason(
+    database_url: str, nats_url: str
+) -> None:
+    """Issue 18: a contract-valid 2099 (or 1970) event landed, then blocked every close."""
+    now = datetime.now(UTC)
+    good = payload(occurred_at=(now - timedelta(days=30)).isoformat())
+    future = payload(occurred_at="2099-01-01T00:00:00Z")
+    ancient = payload(occurred_at="1970-01-01T00:00:00Z")
+    publish(nats_url, [good, future, ancient])
+    summary = run_loader(loader_config(database_url, nats_url))
+    assert (summary.loaded, summary.rejected) == (1, 2)
+    assert rows(database_url, "select stream_sequence from raw.message_charged") == [(1,)]
+    reasons = dict(rows(database_url, "select stream_sequence, reason from raw.rejected_messages"))
+    assert "BILLING_MAX_FUTURE_SKEW" in reasons[2]
+    assert "2099-01-01T00:00:00Z" in reasons[2]
+    assert "BILLING_MAX_EVENT_AGE" in reasons[3]
+    stored = scalar(
+        database_url, "select payload from raw.rejected_messages where stream_sequence = 2"
+    )
+    assert bytes(stored) == future  # kept as published, for a replay after a fix
+
+
+def test_the_time_bounds_come_from_the_settings(database_url: str, nats_url: str) -> None:
+    settings = Settings(max_future_skew=timedelta(0), max_event_age=timedelta(days=2))
+    config = LoaderConfig.from_settings(
+        settings,
+        Endpoints(database_url=database_url, nats_url=nats_url),
+        until_idle=True,
+        idle_seconds=0.3,
+    )
+    now = datetime.now(UTC)
+    publish(
+        nats_url,
+        [
+            payload(occurred_at=(now - timedelta(days=1)).isoformat()),
+            payload(occurred_at=(now - timedelta(days=3)).isoformat()),
+            payload(occurred_at=(now + timedelta(minutes=1)).isoformat()),
+        ],
+    )
+    summary = run_loader(config)
+    assert (summary.loaded, summary.rejected) == (1, 2)

@@ -20,10 +20,12 @@ import pytest
 
 from billing.localservices import free_port
 from billing.locks import LOCK_SQL, Lock
-from orchestration.closing import CloseOutcome, read_outcome
+from orchestration.closing import SCHEDULE_TAG, CloseOutcome, read_outcome
 from orchestration.definitions import build_definitions
 from orchestration.defs.close.assets import ISSUED_INVOICES
-from orchestration.defs.close.schedules import CLOSE_JOB_NAME
+from orchestration.defs.close.schedules import CLOSE_JOB_NAME, CLOSE_SCHEDULE_NAME
+from orchestration.defs.close.sensors import close_run_sensor_name
+from orchestration.defs.raw.assets import RAW_EVENTS
 from orchestration.defs.resources import BillingResource
 from orchestration.refusals import Refusal
 from tests.integration.test_close_precondition import publish
@@ -293,6 +295,82 @@ def test_a_failed_raw_suite_is_a_refusal_of_failed_checks(
         ("raw/message_charged", "raw_events_suite")
     ]
     assert outcome.failures == []  # the check says it all; nothing else failed
+
+
+def scheduled_close(
+    billing: BillingResource, instance: dg.DagsterInstance, only: list[dg.AssetKey] | None = None
+) -> dg.ExecuteInProcessResult:
+    """The close job as the schedule launches it (its tags), not through `billing close`."""
+    defs = build_definitions(billing, close_lock_wait_seconds=0.5)
+    return defs.resolve_job_def(CLOSE_JOB_NAME).execute_in_process(
+        partition_key=f"{PERIOD}-01",
+        instance=instance,
+        raise_on_error=False,
+        tags={SCHEDULE_TAG: CLOSE_SCHEDULE_NAME},
+        asset_selection=only,
+    )
+
+
+def record_with_sensor(
+    billing: BillingResource,
+    instance: dg.DagsterInstance,
+    result: dg.ExecuteInProcessResult,
+    status: dg.DagsterRunStatus,
+) -> None:
+    """Evaluate the run-status sensor for `status` on the finished run, as the daemon does."""
+    defs = build_definitions(billing)
+    name = close_run_sensor_name(status)
+    sensor = defs.resolve_sensor_def(name)
+    event = result.get_run_success_event() if result.success else result.get_run_failure_event()
+    context = dg.build_run_status_sensor_context(
+        sensor_name=name,
+        dagster_event=event,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        resources={"billing": billing},
+    )
+    sensor(context)  # a run-status sensor is invocable with its context
+
+
+def test_closes_launched_by_the_schedule_are_recorded_by_the_run_status_sensors(
+    billing: BillingResource, database_url: str
+) -> None:
+    land_month(database_url)
+    instance = dg.DagsterInstance.ephemeral()
+    with psycopg.connect(database_url, autocommit=True) as holder:
+        holder.execute(LOCK_SQL, (Lock.CLOSE,))
+        refused = scheduled_close(billing, instance)
+    succeeded = scheduled_close(billing, instance, only=[RAW_EVENTS])
+    assert (refused.success, succeeded.success) == (False, True)
+
+    record_with_sensor(billing, instance, refused, dg.DagsterRunStatus.FAILURE)
+    record_with_sensor(billing, instance, succeeded, dg.DagsterRunStatus.SUCCESS)
+    record_with_sensor(billing, instance, succeeded, dg.DagsterRunStatus.SUCCESS)  # once only
+
+    recorded = rows(
+        database_url,
+        "select run_id, period, outcome, reasons, trigger, finished_at >= started_at"
+        " from billing.close_runs order by started_at",
+    )
+    assert recorded == [
+        (refused.run_id, PERIOD, "refused", ["close_lock_busy"], "schedule", True),
+        (succeeded.run_id, PERIOD, "succeeded", [], "schedule", True),
+    ]
+    # The daemon evaluates them from the start: a close of the schedule or the UI is recorded
+    # whether or not someone turned the sensors on.
+    sensors = build_definitions(billing).sensors or []
+    assert {
+        sensor.name: sensor.default_status
+        for sensor in sensors
+        if sensor.name.startswith("record_")
+    } == {
+        close_run_sensor_name(status): dg.DefaultSensorStatus.RUNNING
+        for status in (
+            dg.DagsterRunStatus.SUCCESS,
+            dg.DagsterRunStatus.FAILURE,
+            dg.DagsterRunStatus.CANCELED,
+        )
+    }
 
 
 def test_a_loader_behind_is_a_refusal_with_its_progress(

@@ -15,7 +15,7 @@ import pytest
 from psycopg import errors, sql
 
 from finance.invoices import void_invoice
-from tests.conftest import LoginFactory
+from tests.conftest import DatabaseSnapshots, LoginFactory
 from tests.support.billing_data import Event, add_account, at, land_events
 from tests.support.dbt import DbtProject
 
@@ -81,8 +81,7 @@ def tenant_rows(
         return [row[0] for row in conn.execute(query).fetchall()]
 
 
-@pytest.fixture
-def two_tenants_billed(database_url: str, dbt_project: DbtProject, login: LoginFactory) -> None:
+def bill_two_tenants(database_url: str, dbt_project: DbtProject, login: LoginFactory) -> None:
     """Two tenants with rows in every tenant-facing relation, and internal rows too."""
     with psycopg.connect(database_url) as conn:
         add_account(conn, TENANT_A, tier="starter")
@@ -121,6 +120,12 @@ def two_tenants_billed(database_url: str, dbt_project: DbtProject, login: LoginF
             (uuid.uuid4(),),
         )
     dbt_project.build_models("2026-11")
+
+
+@pytest.fixture
+def two_tenants_billed(database_url: str, database_snapshots: DatabaseSnapshots) -> None:
+    """This test's database as bill_two_tenants leaves it (built once per worker)."""
+    assert database_snapshots.restore("two_tenants_billed", bill_two_tenants) == database_url
 
 
 def test_every_billing_relation_isolates_tenants(
@@ -314,9 +319,11 @@ def test_every_table_has_forced_rls_after_a_build_and_a_full_refresh(
     with psycopg.connect(database_url) as conn:
         add_account(conn, TENANT_A)
         land_events(conn, [Event(TENANT_A, at("2026-10-05"))])
-    dbt_project.build("2026-10")
+    # Seeds and models, as the close builds them; the data tests do not change a relation.
+    no_tests = ("--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
+    dbt_project.build("2026-10", *no_tests)
     assert_every_table_has_forced_rls(database_url)
-    dbt_project.build("2026-10", "--full-refresh")
+    dbt_project.build("2026-10", "--full-refresh", *no_tests)
     assert_every_table_has_forced_rls(database_url)
     # The invoice views read the issued tables through staging views: every reader keeps its
     # access after a rebuild (grants come from the models' grants config and default privileges).

@@ -19,7 +19,7 @@ import pytest
 from billing.errors import PermissionRefusedError
 from billing.periods import Period
 from finance.invoices import AlreadyVoidError, list_invoices, void_invoice
-from tests.conftest import LoginFactory
+from tests.conftest import DatabaseSnapshots, LoginFactory
 from tests.support.billing_data import Event, add_account, at, land_events
 from tests.support.dbt import DbtProject
 from warehouse.transform import DbtFailedError
@@ -34,8 +34,7 @@ def rows(database_url: str, query: str, *parameters: Any) -> list[tuple[Any, ...
         return conn.execute(query, parameters).fetchall()
 
 
-@pytest.fixture
-def closed_october(database_url: str, dbt_project: DbtProject) -> DbtProject:
+def close_october(database_url: str, dbt_project: DbtProject, _: LoginFactory) -> None:
     with psycopg.connect(database_url) as conn:
         add_account(conn, TENANT, tier="starter")
         add_account(conn, OTHER, tier="starter")
@@ -48,6 +47,14 @@ def closed_october(database_url: str, dbt_project: DbtProject) -> DbtProject:
             ],
         )
     dbt_project.close("2026-10")
+
+
+@pytest.fixture
+def closed_october(
+    database_url: str, dbt_project: DbtProject, database_snapshots: DatabaseSnapshots
+) -> DbtProject:
+    """October closed: two tenants, one with late September usage (built once per worker)."""
+    assert database_snapshots.restore("closed_october", close_october) == database_url
     return dbt_project
 
 

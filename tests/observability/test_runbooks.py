@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
-from tests.support.cli import billing
+from typer.testing import CliRunner
+
+from billing_cli import app, load_commands
 from tests.support.observability import ROOT, RUNBOOKS_DIR, alerting_rules
 
 SECTIONS = ("**Meaning.**", "**Impact.**", "## First checks", "## Remedies", "## Escalation")
@@ -48,6 +50,10 @@ def test_the_billing_commands_of_the_runbooks_exist() -> None:
     assert ("close",) in commands
     assert ("exporter",) in commands
 
+    # The command tree of `billing` itself, asked in this process (the command line's own
+    # spelling is tested through the real executable in tests/integration).
+    load_commands()
+    runner = CliRunner()
     for words in sorted(commands):
-        done = billing(*words, "--help")
-        assert done.returncode == 0, f"`billing {' '.join(words)}` is no command: {done.stderr}"
+        done = runner.invoke(app, [*words, "--help"])
+        assert done.exit_code == 0, f"`billing {' '.join(words)}` is no command: {done.output}"

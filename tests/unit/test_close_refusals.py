@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from orchestration.closing import CloseOutcome
+from orchestration.closing import BACKFILL_TAG, SCHEDULE_TAG, TRIGGER_TAG, CloseOutcome, trigger_of
 from orchestration.refusals import REFUSAL, Refusal, refusal_metadata, refusal_of
 
 
@@ -40,3 +40,16 @@ def test_every_refusal_names_the_command_that_resolves_it(kind: Refusal) -> None
     assert "billing close --month 2026-10" in remedy
     if kind is Refusal.LOADER_BEHIND:
         assert "billing events load --until-idle" in remedy
+
+
+@pytest.mark.parametrize(
+    ("tags", "trigger"),
+    [
+        ({TRIGGER_TAG: "cli"}, "cli"),
+        ({SCHEDULE_TAG: "monthly_close_schedule"}, "schedule"),
+        ({BACKFILL_TAG: "abc"}, "backfill"),
+        ({}, "ui"),
+    ],
+)
+def test_a_close_run_says_who_launched_it(tags: dict[str, str], trigger: str) -> None:
+    assert trigger_of(tags) == trigger

@@ -88,3 +88,18 @@ def test_each_command_resolves_only_the_url_it_needs(tmp_path: Path) -> None:
     assert localservices.resolve_endpoints(both) == localservices.Endpoints(
         "postgresql://db/billing", "nats://nats:4222"
     )
+
+
+def test_a_billing_role_missing_on_the_server_means_not_migrated(database_url: str) -> None:
+    # A server the migrations never ran on has no billing_* role: SET ROLE fails first.
+    with psycopg.connect(database_url) as conn, pytest.raises(psycopg.Error) as refused:
+        conn.execute("set role billing_loader_never_created")
+    explained = explain_database_error(refused.value)
+    assert isinstance(explained, SchemaNotMigratedError)
+    assert str(explained) == (
+        'the database is not migrated (role "billing_loader_never_created" does not exist): '
+        "run `billing db migrate`, then try again"
+    )
+    with psycopg.connect(database_url) as conn, pytest.raises(psycopg.Error) as other:
+        conn.execute("set role someone_else")
+    assert explain_database_error(other.value) is None  # not ours to explain: a bug, logged

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import orjson
 import pytest
 
+from billing.errors import ConfigurationError
+from billing.settings import Settings, load_settings
 from loader.consumer import stream_and_consumer_sequence
-from loader.rows import MAX_REASON_LENGTH, Rejected, build_row, copy_line, reject_row
+from loader.rows import (
+    MAX_REASON_LENGTH,
+    Rejected,
+    TimeBounds,
+    build_row,
+    copy_line,
+    reject_row,
+)
 from tests.support.ingest import TENANT, event, payload
 
 
@@ -112,3 +123,80 @@ def test_sequences_come_from_the_ack_subject_with_or_without_a_domain() -> None:
     assert stream_and_consumer_sequence(
         b"$JS.ACK.hub.ACCHASH.BILLING.billing-loader.2.1234.78.1700.9.token"
     ) == (1234, 78)
+
+
+LANDING = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
+WINDOW = TimeBounds(timedelta(minutes=5), timedelta(days=400)).window(LANDING)
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "setting"),
+    [
+        ("2099-01-01T00:00:00Z", "BILLING_MAX_FUTURE_SKEW"),
+        ("2026-12-02T04:05:00.001Z", "BILLING_MAX_FUTURE_SKEW"),
+        ("2026-12-02T05:05:01+01:00", "BILLING_MAX_FUTURE_SKEW"),
+        ("1970-01-01T00:00:00Z", "BILLING_MAX_EVENT_AGE"),
+        ("2025-10-28T03:59:59Z", "BILLING_MAX_EVENT_AGE"),
+    ],
+)
+def test_events_outside_the_time_bounds_are_rejected_naming_the_setting(
+    occurred_at: str, setting: str
+) -> None:
+    """Issue 18: a contract-valid 2099 or 1970 event used to land and block closes."""
+    row = build_row(1, "s", payload(occurred_at=occurred_at), WINDOW)
+    assert isinstance(row, Rejected)
+    assert setting in row.reason
+    assert occurred_at in row.reason
+    assert "2026-12-02T04:00:00Z" in row.reason  # the landing time it is measured from
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    [
+        "2026-12-02T04:05:00Z",
+        "2025-10-28T04:00:00Z",
+        "2026-12-02T05:04:59+01:00",
+        "2026-10-14T09:30:12z",
+    ],
+)
+def test_events_inside_the_time_bounds_land(occurred_at: str) -> None:
+    assert isinstance(build_row(1, "s", payload(occurred_at=occurred_at), WINDOW), tuple)
+
+
+def test_the_bounds_are_configurable() -> None:
+    tight = TimeBounds(timedelta(0), timedelta(days=1)).window(LANDING)
+    assert isinstance(
+        build_row(1, "s", payload(occurred_at="2026-12-02T04:00:01Z"), tight), Rejected
+    )
+    assert isinstance(
+        build_row(1, "s", payload(occurred_at="2026-12-01T03:59:59Z"), tight), Rejected
+    )
+    assert isinstance(build_row(1, "s", payload(occurred_at="2026-12-01T04:00:00Z"), tight), tuple)
+    assert "1 day" in str(tight.reason("x", LANDING - timedelta(days=2)))
+
+
+@pytest.mark.parametrize("occurred_at", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"])
+def test_an_instant_outside_years_1_to_9999_in_utc_is_rejected_not_raised(occurred_at: str) -> None:
+    row = build_row(1, "s", payload(occurred_at=occurred_at), WINDOW)
+    assert isinstance(row, Rejected)
+    assert "BILLING_MAX_" in row.reason or "years 1-9999" in row.reason
+
+
+def test_the_settings_read_both_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BILLING_MAX_FUTURE_SKEW", raising=False)
+    monkeypatch.delenv("BILLING_MAX_EVENT_AGE", raising=False)
+    defaults = Settings()
+    assert (defaults.max_future_skew, defaults.max_event_age) == (
+        timedelta(minutes=5),
+        timedelta(days=400),
+    )
+    monkeypatch.setenv("BILLING_MAX_FUTURE_SKEW", "PT1M")
+    monkeypatch.setenv("BILLING_MAX_EVENT_AGE", "86400")
+    current = load_settings()
+    assert (current.max_future_skew, current.max_event_age) == (
+        timedelta(minutes=1),
+        timedelta(days=1),
+    )
+    monkeypatch.setenv("BILLING_MAX_EVENT_AGE", "0")
+    with pytest.raises(ConfigurationError, match="BILLING_MAX_EVENT_AGE"):
+        load_settings()

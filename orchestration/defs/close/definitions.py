@@ -1,4 +1,5 @@
-"""The close domain: the issue step and its suite, the close lock, the job and its schedule."""
+"""The close domain: the issue step and its suite, the close lock, the job, its schedule and
+the sensors that record every close run."""
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -7,6 +8,7 @@ from orchestration.defs.close.assets import issued_invoices_asset
 from orchestration.defs.close.checks import issued_invoices_check
 from orchestration.defs.close.resources import CloseLock
 from orchestration.defs.close.schedules import monthly_close_job, monthly_close_schedule
+from orchestration.defs.close.sensors import close_run_sensors
 from orchestration.defs.resources import BillingResource
 
 
@@ -24,6 +26,7 @@ def close_definitions(
         asset_checks=[issued_invoices_check],
         jobs=[job],
         schedules=[monthly_close_schedule(job)],
+        sensors=close_run_sensors(job),
         resources={
             "billing": billing,
             "dbt": dbt,
