@@ -22,6 +22,7 @@ from billing.settings import INVOICE_STREAM
 from finance.invoices import void_invoice
 from finance.ledger import Fate
 from tests.conftest import LoginFactory
+from tests.support.cli import billing
 from tests.support.close_faults import (
     FAULT_SCALE,
     Sent,
@@ -282,3 +283,9 @@ def test_the_ledger_does_not_reconcile_when_a_stream_sequence_is_lost(
     assert not reconciliation.reconciles
     assert reconciliation.problems == ["1 stream sequence(s) neither landed nor rejected"]
     assert "DOES NOT RECONCILE" in reconciliation.line()
+    done = billing("ledger", "--month", PERIOD, BILLING_DATABASE_URL=database_url)
+    assert done.returncode == 1
+    assert (
+        "the ledger of 2026-10 does not reconcile: 1 stream sequence(s) neither landed nor "
+        "rejected" in " ".join(done.stderr.split())
+    )

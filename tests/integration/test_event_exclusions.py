@@ -271,6 +271,9 @@ def test_billing_close_prints_the_exact_command_and_that_command_unblocks_it(
         "BILLING_NATS_URL": nats_url,
         "BILLING_STATE_DIR": str(tmp_path / "state"),
         "BILLING_DOCUMENTS_URI": (tmp_path / "documents").as_uri(),
+        # The 1970 event landed before the loader's age bound (or in a backfill that raised
+        # it): the raw suite, like the loader, then accepts it, and only the blocker is left.
+        "BILLING_MAX_EVENT_AGE": str(60 * 365 * 86400),
     }
     refused = billing("close", "--month", "2026-10", columns=200, timeout=300, **environment)
     assert refused.returncode == 2, refused.stdout + refused.stderr
@@ -345,3 +348,22 @@ def test_billing_ledger_lists_ids_of_a_fate_and_refuses_an_unbuilt_ledger_in_one
     assert report.returncode == 0, report.stdout + report.stderr
     assert "unpriced 2" in report.stdout
     assert "pending 1" in report.stdout
+
+
+def test_a_revocation_of_an_event_not_excluded_and_an_exclusion_without_reason_are_refused(
+    database_url: str, bogus_events: None, login: LoginFactory
+) -> None:
+    finance = login("billing_finance")
+    ids = [event.event_id for event in BOGUS.values()]
+    with pytest.raises(ExclusionRefusedError, match=r"3 event\(s\) are not excluded"):
+        record(finance, ExclusionAction.INCLUDE, ids, reason="never excluded")
+    with pytest.raises(ExclusionRefusedError, match="needs a reason"):
+        record(finance, ExclusionAction.EXCLUDE, ids, reason="  ")
+    with pytest.raises(ExclusionRefusedError, match="no event id given"):
+        record(finance, ExclusionAction.EXCLUDE, [], reason="nothing")
+    strangers = [uuid.uuid4() for _ in range(5)]
+    with pytest.raises(
+        ExclusionRefusedError, match=r"5 of the 5 event id\(s\) never landed: .* and 2 more"
+    ):
+        record(finance, ExclusionAction.EXCLUDE, strangers, reason="unknown")
+    assert rows(database_url, "select count(*) from billing.event_exclusions") == [(0,)]
