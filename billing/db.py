@@ -80,6 +80,13 @@ def migrate(database_url: str) -> list[str]:
                 continue
             with conn.transaction():
                 conn.execute(migration.sql.encode())
+                # From migration 0014 on, what a migration creates belongs to the NOLOGIN
+                # owner role, not to the login that ran it (docs/security.md).
+                hand_over = conn.execute(
+                    "select to_regprocedure('meta.hand_over_to_owner()') is not null"
+                ).fetchone()
+                if hand_over and hand_over[0]:
+                    conn.execute("select meta.hand_over_to_owner()")
                 conn.execute(
                     "insert into meta.schema_migrations (version, name, checksum)"
                     " values (%s, %s, %s)",

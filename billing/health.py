@@ -23,7 +23,14 @@ log = logging.getLogger(__name__)
 
 _REQUEST_TIMEOUT_SECONDS: Final = 5.0
 MAX_PORT: Final = 65_535
-_STATUS_TEXT: Final = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Unavailable"}
+_STATUS_TEXT: Final = {
+    200: "OK",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    414: "URI Too Long",
+    431: "Request Header Fields Too Large",
+    503: "Unavailable",
+}
 
 # The answer now, or a coroutine that checks first (the loader probes PostgreSQL at probe time).
 ReadinessCheck = Callable[[], dict[str, bool] | Awaitable[dict[str, bool]]]
@@ -88,11 +95,7 @@ class HealthServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             async with asyncio.timeout(_REQUEST_TIMEOUT_SECONDS):
-                request_line = (await reader.readline()).decode("latin-1").split()
-                while (await reader.readline()).strip():
-                    pass  # headers are not needed
-            method, path = ([*request_line, "", ""])[:2]
-            status, content_type, body = await self.respond(method, path)
+                status, content_type, body, method = await self._answer(reader)
             head = (
                 f"HTTP/1.1 {status} {_STATUS_TEXT[status]}\r\n"
                 f"Content-Type: {content_type}\r\n"
@@ -107,3 +110,19 @@ class HealthServer:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+
+    async def _answer(self, reader: asyncio.StreamReader) -> tuple[int, str, bytes, str]:
+        """Read one request; a line longer than the stream's limit (64 KiB) is answered 414
+        (request line) or 431 (a header), never raised: asyncio reports it as ValueError."""
+        try:
+            request_line = (await reader.readline()).decode("latin-1").split()
+        except ValueError:
+            return 414, "text/plain", b"request line too long\n", "GET"
+        try:
+            while (await reader.readline()).strip():
+                pass  # headers are not needed
+        except ValueError:
+            return 431, "text/plain", b"request header too long\n", "GET"
+        method, path = ([*request_line, "", ""])[:2]
+        status, content_type, body = await self.respond(method, path)
+        return status, content_type, body, method

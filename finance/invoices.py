@@ -71,6 +71,25 @@ def period_totals(settings: Settings, owner_url: str, period: Period) -> list[Cu
         return issued.totals_by_currency(conn, period)
 
 
+def _refuse_a_login_that_may_not_void(
+    conn: psycopg.Connection[tuple[object, ...]], number: str
+) -> None:
+    """Refuse before anything is written: a superuser (who bypasses every policy) or a login
+    that is not a member of billing_finance. The database refuses them too (migration 0013)."""
+    login = conn.execute(
+        "select session_user, rolsuper, pg_has_role(session_user, %s, 'MEMBER')"
+        " from pg_roles where rolname = session_user",
+        (Role.FINANCE.value,),
+    ).fetchone()
+    if login is None or login[1] or not login[2]:
+        name = login[0] if login else "this login"
+        what = "a superuser" if login and login[1] else f"not a member of {Role.FINANCE.value}"
+        raise PermissionRefusedError(
+            f"{name} may not void {number}: it is {what}, and voids are reserved to members "
+            f"of {Role.FINANCE.value}; connect with your own Finance login (BILLING_DATABASE_URL)"
+        )
+
+
 def void_invoice(
     database_url: str, number: str, *, reason: str, replacement_required: bool
 ) -> Void:
@@ -81,6 +100,7 @@ def void_invoice(
     replacement = "required" if replacement_required else "none"
     try:
         with psycopg.connect(database_url) as conn:
+            _refuse_a_login_that_may_not_void(conn, number)
             invoice = conn.execute(
                 "select tenant_id from billing.issued_invoices where invoice_number = %s",
                 (number,),

@@ -13,6 +13,7 @@ from typing import Any
 
 from billing.settings import Issuer, TaxStatement
 from invoice_renderer.document import TEMPLATES_DIR, render_html
+from invoice_renderer.fetcher import restricted_fetcher
 from invoice_renderer.model import DocumentJob
 
 PDF_VARIANT = "pdf/a-3u"
@@ -26,7 +27,9 @@ class PdfRenderer:
         from weasyprint import CSS, HTML
         from weasyprint.text.fonts import FontConfiguration
 
-        user_agent = CSS(filename=str(TEMPLATES_DIR / "user-agent.css"))
+        # Everything WeasyPrint fetches goes through this: the template and fonts only.
+        self._fetcher = restricted_fetcher()
+        user_agent = CSS(filename=str(TEMPLATES_DIR / "user-agent.css"), url_fetcher=self._fetcher)
 
         class InvoiceHTML(HTML):  # type: ignore[misc]
             """An HTML document styled by the invoice's own user-agent stylesheet."""
@@ -41,7 +44,11 @@ class PdfRenderer:
         self._issuer = issuer
         self._tax = tax
         self._fonts = FontConfiguration()
-        self._stylesheet = CSS(filename=str(TEMPLATES_DIR / "invoice.css"), font_config=self._fonts)
+        self._stylesheet = CSS(
+            filename=str(TEMPLATES_DIR / "invoice.css"),
+            font_config=self._fonts,
+            url_fetcher=self._fetcher,
+        )
 
     def html(self, job: DocumentJob) -> str:
         """The HTML that `render` turns into a PDF."""
@@ -52,7 +59,9 @@ class PdfRenderer:
         from weasyprint import HTML
 
         document_class = HTML if full_user_agent else self._html
-        document = document_class(string=self.html(job), base_url=str(TEMPLATES_DIR))
+        document = document_class(
+            string=self.html(job), base_url=str(TEMPLATES_DIR), url_fetcher=self._fetcher
+        )
         pdf: bytes = document.write_pdf(
             stylesheets=[self._stylesheet],
             font_config=self._fonts,

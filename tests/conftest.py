@@ -53,7 +53,12 @@ def _create_database(server_url: str, name: str, template: str | None = None) ->
                 sql.Identifier(name), sql.Identifier(template)
             )
         conn.execute(statement)
-    return db.with_database(server_url, name)
+    url = db.with_database(server_url, name)
+    if template:
+        # Database privileges (no TEMP for tenants) are not copied from a template.
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("select meta.restrict_database_privileges()")
+    return url
 
 
 def _drop_database(server_url: str, name: str) -> None:

@@ -8,6 +8,7 @@
 --
 -- Roles (docs/security.md):
 --   billing_owner           NOLOGIN; owns the database, the schemas and every migrated object.
+--   billing_break_glass     NOLOGIN; granted per incident for the audited break-glass.
 --   billing_<component>     NOLOGIN group roles of migration 0001 (created here already, so the
 --                           logins can join them before the first migration; 0001 skips them).
 --   svc_billing_migrator    login that runs the migrations; its session role is billing_owner.
@@ -22,6 +23,11 @@ declare
 begin
     if not exists (select 1 from pg_roles where rolname = 'billing_owner') then
         create role billing_owner nologin;
+    end if;
+    -- Opens issued tables for one transaction (billing.break_glass(), migration 0014); it is
+    -- granted to a named person's login per incident, and revoked after (docs/security.md).
+    if not exists (select 1 from pg_roles where rolname = 'billing_break_glass') then
+        create role billing_break_glass nologin;
     end if;
     foreach name in array array[
         'billing_loader', 'billing_transformer', 'billing_renderer',

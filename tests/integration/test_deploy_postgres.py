@@ -176,3 +176,24 @@ def test_the_tenant_login_sees_itself_as_its_tenant(bootstrapped: str) -> None:
         pytest.raises(errors.InsufficientPrivilege),
     ):
         conn.execute("select * from ref.tenant_logins")
+
+
+def test_the_tenant_login_has_its_limits_and_no_temp(bootstrapped: str) -> None:
+    tenant = url_as_user(bootstrapped, "acme_portal")
+    assert _one(tenant, "show statement_timeout") == "30s"
+    assert (
+        _one(bootstrapped, "select rolconnlimit from pg_roles where rolname = 'acme_portal'") == 5
+    )
+    with (
+        psycopg.connect(tenant, autocommit=True) as conn,
+        pytest.raises(errors.InsufficientPrivilege, match="temporary"),
+    ):
+        conn.execute("create temporary table mine (x int)")
+    # The break-glass role of migration 0014 exists, NOLOGIN, and no login is a member yet
+    # (but the administrator who created it, as PostgreSQL 16 records its creator).
+    assert _one(
+        bootstrapped,
+        "select not rolcanlogin and not exists (select 1 from pg_auth_members"
+        " where roleid = r.oid and member <> 'cloud_admin'::regrole)"
+        " from pg_roles r where rolname = 'billing_break_glass'",
+    )

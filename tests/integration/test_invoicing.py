@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.billing_data import Event, add_account, add_tier, at, land_events
 from tests.support.dbt import DbtProject
+from tests.support.forge import forged_history
 from warehouse.transform import DbtFailedError
 
 TENANT_A = uuid.UUID("a0000000-0000-4000-8000-00000000000a")
@@ -346,15 +347,19 @@ def test_a_failing_issue_leaves_nothing_behind(database_url: str, dbt_project: D
         add_account(conn, TENANT_B, currency="USD")
         land_events(conn, [Event(TENANT_A, at("2026-10-05")), Event(TENANT_B, at("2026-10-05"))])
     dbt_project.build_models("2026-10")
-    # Inject a failure in the middle of the transaction: the second number is already taken.
-    with psycopg.connect(database_url) as conn:
+    # Inject a failure in the middle of the transaction: the second number is already taken
+    # (forged: the database itself refuses such a row), so the events of the issue's second
+    # invoice point at an invoice issued by another transaction.
+    with psycopg.connect(database_url) as conn, forged_history(conn):
         conn.execute(
             "insert into billing.issued_invoices (invoice_number, period, seq, tenant_id, currency,"
             " subtotal, total, line_count, issued_at) values ('INV-202610-000002', '2026-10', 2,"
             " %s, 'EUR', 1, 1, 1, now())",
             (TENANT_C,),
         )
-    with pytest.raises(DbtFailedError, match="duplicate key"):
+    with pytest.raises(
+        DbtFailedError, match="events can only be recorded by the transaction that issued it"
+    ):
         dbt_project.issue("2026-10")
     assert rows(database_url, "select invoice_number from billing.issued_invoices") == [
         ("INV-202610-000002",)

@@ -21,6 +21,7 @@ from invoice_renderer import render_pending
 from tests.conftest import DatabaseSnapshots, LoginFactory
 from tests.support.billing_data import Event, add_account, at, land_events
 from tests.support.dbt import DbtProject
+from tests.support.forge import forged_history
 from warehouse.transform import DbtFailedError
 
 TENANT = uuid.UUID("c0000000-0000-4000-8000-00000000000c")
@@ -115,11 +116,12 @@ def test_documents_print_the_snapshot_after_the_account_is_renamed(
     )
     with psycopg.connect(database_url) as conn:
         import_accounts(conn, accounts)
-        conn.execute(
-            "insert into billing.invoice_voids (invoice_number, tenant_id, reason, replacement)"
-            " values (%s, %s, 'wrong price', 'none')",
-            (issued, TENANT),
-        )
+        with forged_history(conn):  # Finance's void, by the owner connection
+            conn.execute(
+                "insert into billing.invoice_voids (invoice_number, tenant_id, reason, replacement)"
+                " values (%s, %s, 'wrong price', 'none')",
+                (issued, TENANT),
+            )
         history = conn.execute(
             "select old_value, new_value from ref.account_changes"
             " where tenant_id = %s and column_name = 'name' order by change_id",

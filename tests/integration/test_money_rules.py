@@ -21,6 +21,7 @@ from invoice_renderer.events import invoice_generated
 from invoice_renderer.model import StoredDocument
 from tests.support.billing_data import Event, add_account, at, land_events
 from tests.support.dbt import DbtProject
+from tests.support.forge import forged_history
 from warehouse.transform import DbtFailedError
 
 YEN = uuid.UUID("a0000000-0000-4000-8000-0000000000a1")
@@ -260,13 +261,15 @@ def test_a_period_past_999999_invoice_numbers_is_refused_with_a_clear_error(
 ) -> None:
     with psycopg.connect(database_url) as conn:
         add_account(conn, EURO, tier="starter")
-        # The period's series already reached the last six-digit number.
-        conn.execute(
-            "insert into billing.issued_invoices (invoice_number, period, seq, tenant_id, currency,"
-            " subtotal, total, line_count, issued_at) values ('INV-202610-999999', '2026-10',"
-            " 999999, %s, 'EUR', 1, 1, 1, now())",
-            (uuid.uuid4(),),
-        )
+        # The period's series already reached the last six-digit number (forged: the
+        # database refuses an invoice without its lines).
+        with forged_history(conn):
+            conn.execute(
+                "insert into billing.issued_invoices (invoice_number, period, seq, tenant_id,"
+                " currency, subtotal, total, line_count, issued_at) values"
+                " ('INV-202610-999999', '2026-10', 999999, %s, 'EUR', 1, 1, 1, now())",
+                (uuid.uuid4(),),
+            )
     dbt_project.build_models("2026-10")
     with pytest.raises(DbtFailedError, match=r"invoice number 1000000 .* six digits \(999,999"):
         dbt_project.issue("2026-10")

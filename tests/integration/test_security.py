@@ -111,7 +111,8 @@ def bill_two_tenants(database_url: str, dbt_project: DbtProject, login: LoginFac
         # Internal rows: a stored document and its outbox event.
         conn.execute(
             "insert into billing.invoice_documents (invoice_number, kind, tenant_id, uri, sha256,"
-            " size_bytes) values ('INV-202610-000002', 'invoice', %s, 'file:///x.pdf', %s, 10)",
+            " size_bytes) values ('INV-202610-000002', 'invoice', %s,"
+            " 'file:///documents/invoices/2026/10/INV-202610-000002.pdf', %s, 10)",
             (TENANT_B, "0" * 64),
         )
         conn.execute(

@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 
 from tests.observability.processes import loader_and_exporter
+from tests.support.forge import forged_history
 from tests.support.observability import DASHBOARDS_DIR, dashboard_expressions, metric_names, scrape
 
 
@@ -20,10 +21,11 @@ def record_close_run(database_url: str) -> None:
             " finished_at) values ('run-1', '2026-10', 'succeeded', 'cli',"
             " now() - interval '90 seconds', now())"
         )
-        conn.execute(
-            "insert into billing.period_closes (period, kind, closed_at, invoice_count,"
-            " event_count) values ('2026-10', 'close', now(), 0, 0)"
-        )
+        with forged_history(conn):  # as the issue step would have
+            conn.execute(
+                "insert into billing.period_closes (period, kind, closed_at, invoice_count,"
+                " event_count) values ('2026-10', 'close', now(), 0, 0)"
+            )
 
 
 def test_the_dashboards_query_what_the_processes_export_and_show_all_of_it(

@@ -18,6 +18,7 @@ from billing.settings import load_settings
 from exporter.service import Exporter, ExporterConfig
 from tests.support.billing_data import Event, add_account, at, land_events
 from tests.support.cli import billing, one_line
+from tests.support.forge import forged_history
 
 
 @pytest.fixture
@@ -61,12 +62,14 @@ def test_the_close_families_follow_billing_close_runs(
 ) -> None:
     with psycopg.connect(database_url) as conn:
         # The month closed is the issue step's record, however the close was launched (a
-        # run of Dagster's schedule or UI writes no close_runs row).
-        conn.execute(
-            "insert into billing.period_closes (period, kind, closed_at, invoice_count,"
-            " event_count) values ('2026-09', 'close', %s, 0, 0)",
-            (datetime(2026, 10, 1, 3, 2, tzinfo=UTC),),
-        )
+        # run of Dagster's schedule or UI writes no close_runs row). Forged: only an issue
+        # transaction may write it.
+        with forged_history(conn):
+            conn.execute(
+                "insert into billing.period_closes (period, kind, closed_at, invoice_count,"
+                " event_count) values ('2026-09', 'close', %s, 0, 0)",
+                (datetime(2026, 10, 1, 3, 2, tzinfo=UTC),),
+            )
         conn.execute(
             "insert into billing.close_runs (run_id, period, outcome, reasons, trigger,"
             " started_at, finished_at) values"

@@ -2,7 +2,8 @@
 
 `sample_invoice` makes a realistic invoice (subscription, usage by operator and direction,
 late usage) whose lines satisfy the rules of SPEC §4; `insert_issued` appends it to the issued
-tables (and its account to ref.accounts) with an owner connection, as the close would.
+tables (and its account to ref.accounts) with an owner connection, as the close would have
+(as forged history: the database refuses issued rows outside an issue transaction).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from psycopg.types.json import Jsonb
 from billing.issued import Customer, InvoiceLine, IssuedInvoice
 from billing.settings import PROJECT_ROOT, Issuer, TaxStatement
 from producers.sample import DIRECTIONS, OPERATORS, TIERS, sample_tenant_id
+from tests.support.forge import forged_history
 
 # The Finance seed: display name and country of each operator, as the issue step copies them.
 with (PROJECT_ROOT / "dbt_project" / "seeds" / "operators.csv").open(encoding="utf-8") as _seed:
@@ -199,74 +201,75 @@ def insert_issued(conn: psycopg.Connection[tuple[object, ...]], invoice: IssuedI
     seq = int(invoice.invoice_number.rsplit("-", 1)[1])
     issuer = invoice.issuer or Issuer()
     tax = invoice.tax or TaxStatement()
-    conn.execute(
-        "insert into billing.issued_invoices (invoice_number, period, seq, tenant_id, currency,"
-        " subtotal, total, line_count, issued_at, replaces_invoice_number, bill_to_name,"
-        " bill_to_email, bill_to_address, bill_to_country, bill_to_tax_id, issuer_name,"
-        " issuer_address, issuer_vat_id, issuer_email, payment_terms_days, due_date,"
-        " currency_minor_units, tax_statement, tax_reason, catalogue_versions)"
-        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-        " %s, %s, %s, %s, %s, %s)",
-        (
-            invoice.invoice_number,
-            invoice.period,
-            seq,
-            invoice.tenant_id,
-            invoice.currency,
-            invoice.subtotal,
-            invoice.total,
-            invoice.line_count,
-            invoice.issued_at,
-            invoice.replaces_invoice_number,
-            customer.name,
-            customer.billing_email,
-            customer.address,
-            customer.country,
-            customer.tax_id,
-            issuer.name,
-            issuer.address,
-            issuer.vat_id,
-            issuer.email,
-            invoice.payment_terms_days,
-            invoice.due_date,
-            invoice.minor_units,
-            tax.statement,
-            tax.reason,
-            Jsonb(invoice.catalogue_versions),
-        ),
-    )
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            "insert into billing.issued_invoice_lines (invoice_number, line_number, tenant_id,"
-            " line_type, description, usage_period, operator_id, direction, account_tier,"
-            " rule_id, fee_id, quantity, unit_price, amount, service_start, service_end,"
-            " period_days, operator_name, operator_country) values (%s, %s, %s, %s, %s, %s,"
-            " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [
-                (
-                    invoice.invoice_number,
-                    line.line_number,
-                    invoice.tenant_id,
-                    line.line_type,
-                    line.description,
-                    line.usage_period,
-                    line.operator_id,
-                    line.direction,
-                    line.account_tier,
-                    line.rule_id,
-                    line.fee_id,
-                    line.quantity,
-                    line.unit_price,
-                    line.amount,
-                    line.service_start,
-                    line.service_end,
-                    line.period_days,
-                    line.operator_name,
-                    line.operator_country,
-                )
-                for line in invoice.lines
-            ],
+    with forged_history(conn):
+        conn.execute(
+            "insert into billing.issued_invoices (invoice_number, period, seq, tenant_id, currency,"
+            " subtotal, total, line_count, issued_at, replaces_invoice_number, bill_to_name,"
+            " bill_to_email, bill_to_address, bill_to_country, bill_to_tax_id, issuer_name,"
+            " issuer_address, issuer_vat_id, issuer_email, payment_terms_days, due_date,"
+            " currency_minor_units, tax_statement, tax_reason, catalogue_versions)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+            " %s, %s, %s, %s, %s, %s)",
+            (
+                invoice.invoice_number,
+                invoice.period,
+                seq,
+                invoice.tenant_id,
+                invoice.currency,
+                invoice.subtotal,
+                invoice.total,
+                invoice.line_count,
+                invoice.issued_at,
+                invoice.replaces_invoice_number,
+                customer.name,
+                customer.billing_email,
+                customer.address,
+                customer.country,
+                customer.tax_id,
+                issuer.name,
+                issuer.address,
+                issuer.vat_id,
+                issuer.email,
+                invoice.payment_terms_days,
+                invoice.due_date,
+                invoice.minor_units,
+                tax.statement,
+                tax.reason,
+                Jsonb(invoice.catalogue_versions),
+            ),
         )
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "insert into billing.issued_invoice_lines (invoice_number, line_number, tenant_id,"
+                " line_type, description, usage_period, operator_id, direction, account_tier,"
+                " rule_id, fee_id, quantity, unit_price, amount, service_start, service_end,"
+                " period_days, operator_name, operator_country) values (%s, %s, %s, %s, %s, %s,"
+                " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        invoice.invoice_number,
+                        line.line_number,
+                        invoice.tenant_id,
+                        line.line_type,
+                        line.description,
+                        line.usage_period,
+                        line.operator_id,
+                        line.direction,
+                        line.account_tier,
+                        line.rule_id,
+                        line.fee_id,
+                        line.quantity,
+                        line.unit_price,
+                        line.amount,
+                        line.service_start,
+                        line.service_end,
+                        line.period_days,
+                        line.operator_name,
+                        line.operator_country,
+                    )
+                    for line in invoice.lines
+                ],
+            )
 
 
 def insert_void(
@@ -275,18 +278,19 @@ def insert_void(
     reason: str = "Wrong price catalogue applied",
     replacement: str = "required",
 ) -> None:
-    """Void an invoice as Finance would (owner connection, so voided_by is the owner)."""
-    conn.execute(
-        "insert into billing.invoice_voids (invoice_number, tenant_id, reason, replacement,"
-        " voided_at) values (%s, %s, %s, %s, %s)",
-        (
-            invoice.invoice_number,
-            invoice.tenant_id,
-            reason,
-            replacement,
-            datetime(2026, 11, 5, 10, 30, tzinfo=UTC),
-        ),
-    )
+    """Void an invoice as Finance would have (forged history: voided_by is the owner)."""
+    with forged_history(conn):
+        conn.execute(
+            "insert into billing.invoice_voids (invoice_number, tenant_id, reason, replacement,"
+            " voided_at) values (%s, %s, %s, %s, %s)",
+            (
+                invoice.invoice_number,
+                invoice.tenant_id,
+                reason,
+                replacement,
+                datetime(2026, 11, 5, 10, 30, tzinfo=UTC),
+            ),
+        )
 
 
 def new_uuid() -> uuid.UUID:
