@@ -125,6 +125,22 @@ def _print_refusal(outcome: CloseOutcome) -> None:
                 str(row.get("remedy")),
             )
         error_console.print(table)
+        # The exact commands, whole (a table would cut them): from the model's typed
+        # columns, never derived from the remedy's text.
+        for row in outcome.blockers:
+            error_console.print(
+                f"{row.get('blocker')} {row.get('subject')}:", soft_wrap=True, markup=False
+            )
+            error_console.print(
+                f"  fix:     {row.get('remedy_command')}", soft_wrap=True, markup=False
+            )
+            if row.get("exclude_command"):
+                error_console.print(
+                    f"  exclude: {row.get('exclude_command')}  (Finance, own login: events "
+                    "that can never be billed)",
+                    soft_wrap=True,
+                    markup=False,
+                )
     if outcome.failed_checks:
         table = Table(title="Failed checks")
         for column in ("asset", "check", "what failed"):
@@ -134,6 +150,12 @@ def _print_refusal(outcome: CloseOutcome) -> None:
         error_console.print(table)
     for failure in outcome.failures:
         error_console.print(f"[red]-[/] {failure[:600]}")
+    for kind in outcome.refusals:
+        error_console.print(
+            f"to resolve ({kind.label}): {kind.remedy(outcome.period)}",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 @app.command()

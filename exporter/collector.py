@@ -21,6 +21,7 @@ class Snapshot:
     """What the exporter last read; None: not known (yet), the family has no sample."""
 
     unpriced_events: int | None = None
+    excluded_events: int | None = None
     negative_margin_charges: int | None = None
     invoices_issued: int | None = None
     outbox_backlog: int | None = None
@@ -56,11 +57,10 @@ class WarehouseCollector(Collector):
             "every period.",
             s.unpriced_events,
         )
-        # No exclusion rule exists yet: nothing is ever excluded (docs/observability.md).
         yield _gauge(
             "billing_excluded_events",
-            "Charge events excluded from billing by an exclusion rule (none exist yet: 0).",
-            0,
+            "Charge events Finance excludes from billing now (billing.event_exclusions).",
+            s.excluded_events,
         )
         yield _gauge(
             "billing_negative_margin_charges",

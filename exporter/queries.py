@@ -65,8 +65,23 @@ OUTBOX_BACKLOG: Final = Query(
     "select count(*) from billing.invoice_outbox where published_at is null",
 )
 
+# Events Finance excludes now (the latest row of each event is an exclusion): the table
+# itself, through its (event_id, exclusion_id) index; a handful of rows.
+EXCLUDED: Final = Query(
+    "excluded_events",
+    """
+    select count(*) from (
+        select distinct on (event_id) action
+        from billing.event_exclusions
+        order by event_id, exclusion_id desc
+    ) as latest
+    where latest.action = 'exclude'
+    """,
+)
+
 ALL: Final = (
     UNPRICED,
+    EXCLUDED,
     NEGATIVE_MARGIN,
     INVOICES_ISSUED,
     LAST_CLOSE_RUN,

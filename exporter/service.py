@@ -202,6 +202,8 @@ class Exporter:
         value = row[0] if row is not None else None
         if query is queries.UNPRICED:
             s.unpriced_events = int(value or 0)
+        elif query is queries.EXCLUDED:
+            s.excluded_events = int(value or 0)
         elif query is queries.NEGATIVE_MARGIN:
             s.negative_margin_charges = int(value or 0)
         elif query is queries.INVOICES_ISSUED:

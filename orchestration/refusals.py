@@ -42,6 +42,12 @@ class Refusal(StrEnum):
         """A few words for a person: 'loader behind', 'close blockers', ..."""
         return _LABELS[self]
 
+    def remedy(self, period: str) -> str:
+        """The exact command(s) that resolve this kind of refusal of `period`'s close
+        (docs/runbooks/close.md). Close blockers and failed checks carry their own too: each
+        blocker's remedy_command and exclude_command (model close_blockers)."""
+        return _REMEDIES[self].format(period=period)
+
 
 _LABELS = {
     Refusal.LOADER_BEHIND: "loader behind",
@@ -49,6 +55,22 @@ _LABELS = {
     Refusal.FAILED_CHECKS: "failed checks",
     Refusal.CLOSE_LOCK_BUSY: "another close is running",
     Refusal.ISSUE_REFUSED: "issue refused",
+}
+
+
+_REMEDIES = {
+    Refusal.LOADER_BEHIND: (
+        "billing events load --until-idle (or start the loader), then: "
+        "billing close --month {period} --wait-seconds 600"
+    ),
+    Refusal.BLOCKERS: "each blocker's command below, then: billing close --month {period}",
+    Refusal.FAILED_CHECKS: (
+        "a data bug, not data to patch: escalate with the check named below "
+        "(docs/runbooks/close.md), then: billing close --month {period}"
+    ),
+    Refusal.CLOSE_LOCK_BUSY: "wait for the running close (billing ui, Runs), then: "
+    "billing close --month {period}",
+    Refusal.ISSUE_REFUSED: "billing close --month {period} (it rebuilds the drafts)",
 }
 
 

@@ -224,7 +224,8 @@ def test_an_unknown_tenant_fails_the_close_blockers_check_with_the_list(
 ) -> None:
     land_month(database_url)
     with psycopg.connect(database_url) as conn:
-        land_events(conn, [Event(UNKNOWN_TENANT, at("2026-10-07"), "bt_uk", "inbound", 1)])
+        unknown = Event(UNKNOWN_TENANT, at("2026-10-07"), "bt_uk", "inbound", 1)
+        land_events(conn, [unknown])
 
     outcome = close(billing)
 
@@ -242,6 +243,11 @@ def test_an_unknown_tenant_fails_the_close_blockers_check_with_the_list(
             "subject": "2026-10 unknown_account -/bt_uk/inbound/-",
             "item_count": 1,
             "remedy": "import the account (billing accounts import)",
+            "remedy_command": (
+                "billing accounts import ACCOUNTS.csv; then: billing close --month 2026-10"
+            ),
+            "exclude_command": f"billing events exclude {unknown.event_id}"
+            " --reason 'why they can never be billed'",
         }
     ]
     assert any("dbt build of 2026-10 failed" in failure for failure in outcome.failures)

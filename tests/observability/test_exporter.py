@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from prometheus_client import generate_latest
 from billing.localservices import free_port
 from billing.settings import load_settings
 from exporter.service import Exporter, ExporterConfig
+from tests.support.billing_data import Event, add_account, at, land_events
 from tests.support.cli import billing, one_line
 from tests.support.forge import forged_history
 
@@ -192,3 +194,27 @@ def test_billing_exporter_refuses_a_bad_refresh_interval(tmp_path: Path) -> None
 
     assert done.returncode == 2, done.stdout + done.stderr
     assert "--refresh-seconds" in one_line(done.stderr)
+
+
+def test_excluded_events_count_the_standing_exclusions(
+    exporter: Exporter, database_url: str
+) -> None:
+    tenant = uuid.UUID("a0000000-0000-4000-8000-00000000000a")
+    events = [Event(tenant, at("2026-10-03")) for _ in range(3)]
+    with psycopg.connect(database_url) as conn:
+        add_account(conn, tenant)
+        land_events(conn, events)
+        for event in events:  # three excluded, then one of them re-included
+            conn.execute(
+                "insert into billing.event_exclusions (event_id, reason) values (%s, 'bogus')",
+                (event.event_id,),
+            )
+        conn.execute(
+            "insert into billing.event_exclusions (event_id, action, reason)"
+            " values (%s, 'include', 'real')",
+            (events[0].event_id,),
+        )
+
+    assert refresh(exporter)
+
+    assert value(exporter, "billing_excluded_events") == 2

@@ -34,6 +34,14 @@ def test_an_outcome_is_refused_only_by_refusals_without_errors() -> None:
     assert not CloseOutcome(period="2026-10", run_id="r", success=True).refused
 
 
+@pytest.mark.parametrize("kind", list(Refusal))
+def test_every_refusal_names_the_command_that_resolves_it(kind: Refusal) -> None:
+    remedy = kind.remedy("2026-10")
+    assert "billing close --month 2026-10" in remedy
+    if kind is Refusal.LOADER_BEHIND:
+        assert "billing events load --until-idle" in remedy
+
+
 @pytest.mark.parametrize(
     ("tags", "trigger"),
     [

@@ -62,8 +62,20 @@ def _dateadd(datepart: str, interval: int, from_date_or_timestamp: str) -> str:
     return f"{from_date_or_timestamp} + ((interval '1 {datepart}') * ({interval}))"
 
 
+def _listagg(
+    measure: str, delimiter_text: str = "','", order_by_clause: str = "", limit_num: Any = None
+) -> str:
+    if limit_num is None:
+        return f"string_agg({measure}, {delimiter_text} {order_by_clause})"
+    return (
+        f"array_to_string((array_agg({measure} {order_by_clause}))[1:{limit_num}], "
+        f"{delimiter_text})"
+    )
+
+
 dbt = SimpleNamespace(
     concat=_concat,
+    listagg=_listagg,
     dateadd=_dateadd,
     type_string=lambda: "text",
     type_numeric=lambda: "numeric(28, 6)",

@@ -75,6 +75,7 @@
     declare
         close_id_seen bigint;
         voids_seen bigint;
+        exclusion_seen bigint;
         blocker_count bigint;
     begin
         if exists (select 1 from {{ close_status }} where period <> '{{ label }}')
@@ -83,12 +84,16 @@
         then
             raise exception 'the drafts were built for another period than {{ label }}: run the close of {{ label }} again';
         end if;
-        select last_close_id, void_count into close_id_seen, voids_seen from {{ close_status }};
+        select last_close_id, void_count, last_exclusion_id
+            into close_id_seen, voids_seen, exclusion_seen from {{ close_status }};
         if (select coalesce(max(close_id), 0) from billing.period_closes) <> close_id_seen then
             raise exception 'invoices were issued since the drafts of {{ label }} were built: run the close again';
         end if;
         if (select count(*) from billing.invoice_voids) <> voids_seen then
             raise exception 'an invoice was voided since the drafts of {{ label }} were built: run the close again';
+        end if;
+        if (select coalesce(max(exclusion_id), 0) from billing.event_exclusions) <> exclusion_seen then
+            raise exception 'an event was excluded (or re-included) since the drafts of {{ label }} were built: run the close again';
         end if;
         select count(*) into blocker_count from {{ blockers }};
         if blocker_count > 0 then

@@ -68,6 +68,12 @@ operator_costs as (
 
 ),
 
+excluded_events as (
+
+    select * from {{ ref('int_excluded_events') }}
+
+),
+
 pricing_inputs as (
 
     select checksum from {{ ref('int_pricing_inputs_checksum') }}
@@ -211,17 +217,29 @@ with_cost as (
 
 ),
 
-classified as (
+with_exclusion as (
 
     select
         with_cost.*,
-        case
-            when not with_cost.has_account then 'unknown_account'
-            when with_cost.account_tier is null then 'no_tier'
-            when with_cost.rule_id is null then 'no_rule'
-            when with_cost.cost_id is null then 'no_cost'
-        end as unpriced_reason
+        excluded_events.event_id is not null as is_excluded
     from with_cost
+    left join excluded_events
+        on with_cost.event_id = excluded_events.event_id
+
+),
+
+classified as (
+
+    select
+        with_exclusion.*,
+        case
+            when with_exclusion.is_excluded then 'excluded'
+            when not with_exclusion.has_account then 'unknown_account'
+            when with_exclusion.account_tier is null then 'no_tier'
+            when with_exclusion.rule_id is null then 'no_rule'
+            when with_exclusion.cost_id is null then 'no_cost'
+        end as unpriced_reason
+    from with_exclusion
 
 ),
 

@@ -12,6 +12,12 @@ invoice_voids as (
 
 ),
 
+event_exclusions as (
+
+    select * from {{ ref('stg_finance__event_exclusions') }}
+
+),
+
 status as (
 
     -- The last issue and the number of voids as this run saw them: the issue step refuses
@@ -24,7 +30,10 @@ status as (
             where period_closes.period = {{ period_label() }} and period_closes.kind = 'close'
         ) as is_closed,
         (select coalesce(max(period_closes.close_id), 0) from period_closes) as last_close_id,
-        (select count(*) from invoice_voids) as void_count
+        (select count(*) from invoice_voids) as void_count,
+        (
+            select coalesce(max(event_exclusions.exclusion_id), 0) from event_exclusions
+        ) as last_exclusion_id
 
 )
 

@@ -7,6 +7,7 @@ checksum as (
         ref('stg_ref__account_tiers'),
         ref('stg_catalogue__pricing_rules'),
         ref('stg_catalogue__operator_costs'),
+        ref('stg_finance__event_exclusions'),
     ]) }}
 
 )

@@ -16,6 +16,8 @@ _BLOCKER_SCHEMA = dg.TableSchema(
         dg.TableColumn("subject", "string"),
         dg.TableColumn("item_count", "int"),
         dg.TableColumn("remedy", "string"),
+        dg.TableColumn("remedy_command", "string"),
+        dg.TableColumn("exclude_command", "string"),
     ]
 )
 
@@ -25,7 +27,8 @@ def read_blockers(billing: BillingResource) -> list[dict[str, Any]]:
     url, role = billing.role_url(Role.TRANSFORMER)
     with db.connect(url, role=role) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         return cur.execute(
-            "select blocker, subject, item_count, remedy from billing.close_blockers"
+            "select blocker, subject, item_count, remedy, remedy_command, exclude_command"
+            " from billing.close_blockers"
             " order by blocker, subject"
         ).fetchall()
 
@@ -34,7 +37,13 @@ def with_blockers(result: dg.AssetCheckResult, billing: BillingResource) -> dg.A
     """The failed close_blockers test, with the blockers and their remedies as metadata."""
     blockers = read_blockers(billing)
     remedies = "\n".join(
-        f"- **{row['blocker']}** {row['subject']} ({row['item_count']}): {row['remedy']}"
+        f"- **{row['blocker']}** {row['subject']} ({row['item_count']}): {row['remedy']}: "
+        f"`{row['remedy_command']}`"
+        + (
+            f"; or, if they can never be billed: `{row['exclude_command']}`"
+            if row["exclude_command"]
+            else ""
+        )
         for row in blockers
     )
     metadata = {

@@ -3,7 +3,10 @@ with
 unpriced_charges as (
 
     select * from {{ ref('int_charges_priced') }}
-    where unpriced_reason is not null and period <= {{ period_label() }}
+    where
+        unpriced_reason is not null
+        and unpriced_reason <> 'excluded'
+        and period <= {{ period_label() }}
 
 ),
 
@@ -55,9 +58,51 @@ unpriced_blockers as (
             when 'no_tier' then 'import a tier in force on the event dates (billing tiers import)'
             when 'no_rule' then 'add a pricing rule to catalogue pricing_rules.csv'
             else 'add an operator cost to catalogue operator_costs.csv'
-        end as remedy
+        end as remedy,
+        case unpriced_reason
+            when 'unknown_account' then 'billing accounts import ACCOUNTS.csv'
+            when 'no_tier' then 'billing tiers import TIERS.csv'
+            when 'no_rule'
+                then 'add the rule to dbt_project/seeds/pricing_rules.csv (reviewed PR), deploy'
+            else 'add the cost to dbt_project/seeds/operator_costs.csv (reviewed PR), deploy'
+        end as fix_step,
+        period as event_period,
+        {{ dbt.listagg(
+            "cast(event_id as " ~ dbt.type_string() ~ ")", "' '",
+            "order by event_id", max_listed_event_ids(),
+        ) }} as listed_event_ids
     from unpriced_charges
     group by period, unpriced_reason, account_tier, operator_id, direction, currency
+
+),
+
+-- The exact commands: fix the reference data and close again, or (a bogus event) let
+-- Finance exclude the events. Up to max_listed_event_ids() ids are written out; past that,
+-- the ledger lists them into a file.
+unpriced_remedies as (
+
+    select
+        blocker,
+        subject,
+        item_count,
+        remedy,
+        {{ dbt.concat([
+            "fix_step", "'; then: billing close --month '", period_label(),
+        ]) }} as remedy_command,
+        case
+            when item_count <= {{ max_listed_event_ids() }}
+                then {{ dbt.concat([
+                    "'billing events exclude '", "listed_event_ids",
+                    "' --reason ''why they can never be billed'''",
+                ]) }}
+            else {{ dbt.concat([
+                "'billing ledger --month '", "event_period",
+                "' --fate unpriced --ids > unpriced-'", "event_period",
+                "'.txt; billing events exclude --file unpriced-'", "event_period",
+                "'.txt --reason ''why they can never be billed'''",
+            ]) }}
+        end as exclude_command
+    from unpriced_blockers
 
 ),
 
@@ -75,7 +120,19 @@ coverage_blockers as (
         case active_days.coverage_gap
             when 'no_tier' then 'import a tier in force on those days (billing tiers import)'
             else 'add a tier fee to catalogue tier_fees.csv'
-        end as remedy
+        end as remedy,
+        case active_days.coverage_gap
+            when 'no_tier'
+                then {{ dbt.concat([
+                    "'billing tiers import TIERS.csv; then: billing close --month '",
+                    period_label(),
+                ]) }}
+            else {{ dbt.concat([
+                "'add the fee to dbt_project/seeds/tier_fees.csv (reviewed PR), deploy; '",
+                "'then: billing close --month '", period_label(),
+            ]) }}
+        end as remedy_command,
+        cast(null as {{ dbt.type_string() }}) as exclude_command
     from active_days
     inner join tenants_in_scope
         on active_days.tenant_id = tenants_in_scope.tenant_id
@@ -94,7 +151,9 @@ void_blockers as (
         invoice_number as subject,
         1 as item_count,
         {{ dbt.concat(["'close '", "period", "' first: it issues the replacement'"]) }}
-            as remedy
+            as remedy,
+        {{ dbt.concat(["'billing close --month '", "period"]) }} as remedy_command,
+        cast(null as {{ dbt.type_string() }}) as exclude_command
     from voids_awaiting_replacement
     where period < {{ period_label() }}
 
@@ -102,7 +161,7 @@ void_blockers as (
 
 final as (
 
-    select {{ period_label() }} as period, unpriced_blockers.* from unpriced_blockers
+    select {{ period_label() }} as period, unpriced_remedies.* from unpriced_remedies
     union all
     select {{ period_label() }} as period, coverage_blockers.* from coverage_blockers
     union all

@@ -3,7 +3,7 @@ with
 unpriced_charges as (
 
     select * from {{ ref('int_charges_priced') }}
-    where unpriced_reason is not null
+    where unpriced_reason is not null and unpriced_reason <> 'excluded'
 
 ),
 

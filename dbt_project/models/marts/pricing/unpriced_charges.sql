@@ -19,7 +19,8 @@ charges as (
         account_tier,
         unpriced_reason
     from {{ ref('int_charges_priced') }}
-    where unpriced_reason is not null
+    -- Excluded events are Finance's decision, not a gap: the ledger shows them.
+    where unpriced_reason is not null and unpriced_reason <> 'excluded'
 
 ),
 
