@@ -21,6 +21,7 @@ from tests.support.fault import (
     LoaderProcess,
     checkpoint,
     fault_scale,
+    ledger_reconciles,
     loader_process,
     reconcile,
     scaled,
@@ -37,7 +38,7 @@ def event_ids(payloads: list[bytes]) -> set[str]:
 
 
 def test_a_loader_killed_at_random_points_and_restarted_lands_every_event_once(
-    database_url: str, nats_url: str, tmp_path: Path
+    database_url: str, nats_url: str, tmp_path: Path, dbt_target_path: Path
 ) -> None:
     """Scenario 1: SIGKILL during the load (while starting, mid-batch, between commit and
     acknowledgement), restarted each time; 20,000 events (200,000 at FAULT_SCALE=10)."""
@@ -84,6 +85,7 @@ def test_a_loader_killed_at_random_points_and_restarted_lands_every_event_once(
         faults=kills,
         expected_event_ids=event_ids(events),
     )
+    ledger_reconciles(database_url, dbt_target_path)
 
 
 def interleaved_copies(events: list[bytes], copies: int, rng: random.Random) -> list[bytes]:
@@ -94,7 +96,7 @@ def interleaved_copies(events: list[bytes], copies: int, rng: random.Random) -> 
 
 
 def test_a_duplicate_flood_with_and_without_msg_id_lands_each_message_once(
-    database_url: str, nats_url: str
+    database_url: str, nats_url: str, dbt_target_path: Path
 ) -> None:
     """Scenario 4: every event published 3 times, interleaved; half with Nats-Msg-Id (the
     server drops the copies), half without (three stream messages: staging deduplicates)."""
@@ -118,6 +120,7 @@ def test_a_duplicate_flood_with_and_without_msg_id_lands_each_message_once(
         faults=4 * count,
         expected_event_ids=event_ids(with_id) | event_ids(without_id),
     )
+    ledger_reconciles(database_url, dbt_target_path)
     assert outcome.sent == count + 3 * count
     copies = dict(
         rows(database_url, "select event_id::text, count(*) from raw.message_charged group by 1")
@@ -149,7 +152,7 @@ def poison(rng: random.Random, valid: bytes) -> bytes:
 
 
 def test_poison_and_contract_valid_bogus_events_are_kept_out_without_stopping_the_load(
-    database_url: str, nats_url: str
+    database_url: str, nats_url: str, dbt_target_path: Path
 ) -> None:
     """Scenario 5: 1% poison and 0.1% contract-valid bogus events (in the future, ancient, of
     an unknown tenant) in a valid stream. Poison and out-of-bounds times are rejected with
@@ -190,6 +193,7 @@ def test_poison_and_contract_valid_bogus_events_are_kept_out_without_stopping_th
         nats_url,
         faults=poisoned + future + ancient + unknown,
     )
+    ledger_reconciles(database_url, dbt_target_path)
     assert (outcome.landed, outcome.rejected) == (count + unknown, poisoned + future + ancient)
     assert summary.rejected == outcome.rejected
     skew = "select count(*) from raw.rejected_messages where reason like %s"

@@ -27,6 +27,7 @@ from tests.support.fault import (
     OwnPostgres,
     checkpoint,
     fault_scale,
+    ledger_reconciles,
     loader_process,
     own_nats,
     own_postgres,
@@ -130,7 +131,7 @@ def test_ready_turns_false_within_a_probe_when_postgres_stops_while_idle(
 
 
 def test_postgres_stopped_for_10_s_mid_load_loses_and_doubles_nothing(
-    postgres: OwnPostgres, own_database: str, nats_url: str, tmp_path: Path
+    postgres: OwnPostgres, own_database: str, nats_url: str, tmp_path: Path, dbt_target_path: Path
 ) -> None:
     """Scenario 2. Issue 18: an outage longer than about a second killed the loader."""
     count = scaled(20_000)
@@ -163,10 +164,11 @@ def test_postgres_stopped_for_10_s_mid_load_loses_and_doubles_nothing(
         faults=1,
         expected_event_ids=event_ids(events),
     )
+    ledger_reconciles(own_database, dbt_target_path, seed=True)
 
 
 def test_nats_stopped_for_10_s_mid_load_loses_and_doubles_nothing(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, dbt_target_path: Path
 ) -> None:
     """Scenario 3, file storage. The loader holds deliveries it has not committed when NATS
     stops (its COPY is held by a lock), commits them during the outage, reconnects, and
@@ -207,6 +209,7 @@ def test_nats_stopped_for_10_s_mid_load_loses_and_doubles_nothing(
             faults=1,
             expected_event_ids=event_ids(events),
         )
+        ledger_reconciles(database_url, dbt_target_path)
 
 
 def test_until_idle_gives_up_with_a_message_when_nats_stays_unreachable(

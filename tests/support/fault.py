@@ -4,8 +4,9 @@ to kill, and the reconciliation every scenario ends with.
 FAULT_SCALE (default 1) multiplies the event counts: scenario 1 loads 20,000 events at scale 1
 and the issue's 200,000 at FAULT_SCALE=10.
 
-`reconcile` is the one place that says what "exactly once" means for a scenario; the ledger
-(`billing ledger`) will add its own checks there.
+`reconcile` is the one place that says what "exactly once" means for a scenario, by stream
+sequence; `ledger_reconciles` then prices the month and asks the ledger (finance/ledger.py,
+what `billing ledger` prints) for its own reconciliation.
 """
 
 from __future__ import annotations
@@ -32,11 +33,18 @@ import psycopg
 
 from billing import db, localservices
 from billing.periods import Period
+from billing.roles import Role
 from billing.settings import CHARGE_STREAM
-from producers.sample import sample_events
+from finance.ledger import Reconciliation as LedgerReconciliation
+from finance.ledger import reconcile as reconcile_ledger
+from finance.reference import import_accounts, import_tiers
+from producers.sample import sample_accounts, sample_events, write_reference_csvs
 from tests.support.cli import BILLING
 from tests.support.coverage import subprocess_environment
+from tests.support.dbt import DbtProject
 from tests.support.observability import http_get
+
+SAMPLE_TENANTS = 20  # the tenants of the scenarios' events
 
 
 def fault_scale() -> int:
@@ -59,7 +67,7 @@ def scaled(count: int) -> int:
 def valid_events(count: int, seed: int) -> list[bytes]:
     """`count` distinct, valid charge events of last month (inside the loader's bounds)."""
     month = Period.of(datetime.now(UTC).date()).previous()
-    return list(sample_events(month.start, count, 20, seed=seed, duplicate_rate=0))
+    return list(sample_events(month.start, count, SAMPLE_TENANTS, seed=seed, duplicate_rate=0))
 
 
 def wait_until(what: str, probe: Callable[[], Any], timeout: float, every: float = 0.05) -> Any:
@@ -349,3 +357,27 @@ def reconcile(
             f"{len(events - expected)} landed that were not expected"
         )
     return outcome
+
+
+def ledger_reconciles(
+    database_url: str, dbt_target_path: Path, *, seed: bool = False
+) -> LedgerReconciliation:
+    """The month's events priced (the sample tenants' accounts and tiers imported, the models
+    built, as a close's first step does) and the ledger's reconciliation of the month, printed
+    and asserted. `seed`: the database is not a copy of the seeded test template."""
+    month = Period.of(datetime.now(UTC).date()).previous()
+    project = DbtProject(database_url, dbt_target_path)
+    if seed:
+        project.seed()
+    with tempfile.TemporaryDirectory() as folder, psycopg.connect(database_url) as conn:
+        accounts, tiers = write_reference_csvs(
+            sample_accounts(SAMPLE_TENANTS, month.start), Path(folder)
+        )
+        import_accounts(conn, accounts)
+        import_tiers(conn, tiers)
+    project.build_models(month.label)
+    with db.connect(database_url, role=Role.FINANCE) as conn:
+        ledger = reconcile_ledger(conn, month)
+    print(f"ledger: {ledger.line()}")
+    assert ledger.reconciles, ledger.line()
+    return ledger
