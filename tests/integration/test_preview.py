@@ -24,7 +24,7 @@ from billing.settings import Settings
 from finance.preview import CloseRunningError, build_preview, read_preview
 from tests.conftest import DatabaseSnapshots, LoginFactory
 from tests.support.billing_data import Event, add_account, add_tier, at, land_events
-from tests.support.cli import billing
+from tests.support.cli import billing, one_line
 from tests.support.dbt import DbtProject
 
 TENANT_A = uuid.UUID("a0000000-0000-4000-8000-00000000000a")
@@ -176,7 +176,8 @@ def test_the_preview_is_the_close_to_the_cent_and_takes_no_number(
         tenant: [json_line(line) for line in d["lines"]] for tenant, d in drafts.items()
     }
 
-    # A closed month: the command says so and shows the issued invoices, building nothing.
+    # A closed month: nothing is built; the command says so and shows the issued invoices.
+    assert build_preview(Settings(), url, OCTOBER) is False
     closed = billing("preview", "--month", "2026-10", BILLING_DATABASE_URL=url, columns=120)
     assert closed.returncode == 0, closed.stderr
     assert "2026-10 is closed" in closed.stdout
@@ -191,7 +192,20 @@ def test_the_preview_is_the_close_to_the_cent_and_takes_no_number(
 
 def test_a_tenant_login_sees_only_its_own_draft(october_open: str, login: LoginFactory) -> None:
     settings = Settings()
-    assert build_preview(settings, october_open, OCTOBER) is True
+    shown = billing(
+        "preview",
+        "--month",
+        "2026-10",
+        "--tenant",
+        str(TENANT_B),
+        BILLING_DATABASE_URL=october_open,
+        columns=100,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "DRAFT 2026-10" in shown.stdout
+    assert f"Tenant {str(TENANT_B)[:8]}" in shown.stdout
+    assert f"Tenant {str(TENANT_A)[:8]}" not in shown.stdout
+    assert "INV-" not in shown.stdout
     everyone = read_preview(settings, october_open, OCTOBER)
     assert len(everyone.drafts) == 4
     assert everyone.unpriced == ()
@@ -213,10 +227,16 @@ def test_a_tenant_login_sees_only_its_own_draft(october_open: str, login: LoginF
     assert [d.tenant_id for d in only_b.drafts] == [TENANT_B]
 
 
-def test_a_preview_waits_for_no_close_it_refuses_while_one_runs(database_url: str) -> None:
-    with (
-        psycopg.connect(database_url, autocommit=True) as conn,
-        advisory_lock(conn, Lock.CLOSE),
-        pytest.raises(CloseRunningError, match="a close is running"),
-    ):
-        build_preview(Settings(), database_url, OCTOBER)
+def test_a_preview_refuses_while_a_close_runs_in_one_line(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn, advisory_lock(conn, Lock.CLOSE):
+        with pytest.raises(CloseRunningError, match="a close is running"):
+            build_preview(Settings(), database_url, OCTOBER)
+        refused = billing("preview", "--month", "2026-10", BILLING_DATABASE_URL=database_url)
+    assert refused.returncode == 2
+    assert "a close is running" in one_line(refused.stderr)
+    assert side_effect_counts(database_url) == [(0, 0, 0, 0, 0)]
+    wrong = billing(
+        "preview", "--month", "2026-10", "--tenant", "acme", BILLING_DATABASE_URL=database_url
+    )
+    assert wrong.returncode == 2
+    assert "Traceback" not in wrong.stderr
