@@ -25,6 +25,7 @@ def load_commands() -> None:
         exporter,
         invoices,
         ledger,
+        preview,
         sample,
         services,
         tiers,

@@ -30,6 +30,8 @@ TENANT_FACING = {
     "invoice_voids",
     "invoices",
     "invoice_lines",
+    "invoice_previews",
+    "invoice_preview_lines",
     "priced_charges",
     "unpriced_charges",
 }
