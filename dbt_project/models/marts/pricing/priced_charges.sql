@@ -25,25 +25,6 @@ charges as (
     from {{ ref('int_charges_priced') }}
     where unpriced_reason is null
 
-),
-
-final as (
-
-    select
-        event_id,
-        tenant_id,
-        occurred_at,
-        period,
-        account_tier,
-        operator_id,
-        direction,
-        segments,
-        currency,
-        rule_id,
-        unit_price,
-        amount
-    from charges
-
 )
 
-select * from final
+select * from charges
