@@ -35,6 +35,8 @@ Seconds = Annotated[float, Field(ge=0)]
 PositiveSeconds = Annotated[float, Field(gt=0)]
 Duration = Annotated[timedelta, Field(ge=timedelta(0))]
 PositiveDuration = Annotated[timedelta, Field(gt=timedelta(0))]
+# Five cron fields (minute hour day month weekday), as Dagster schedules take them.
+CronString = Annotated[str, Field(pattern=r"^[0-9A-Za-z*/,-]+( +[0-9A-Za-z*/,-]+){4}$")]
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,12 @@ class Settings(BaseSettings):
     exporter_refresh_seconds: PositiveSeconds = 30.0
     exporter_statement_timeout_seconds: PositiveSeconds = 5.0
     exporter_lock_timeout_seconds: PositiveSeconds = 1.0
+    # The current month's preview in Dagster (docs/preview.md): the schedule's cron (UTC), the
+    # new landed events that make the sensor request a refresh, and the age past which the
+    # asset is shown as not fresh.
+    preview_cron: CronString = "0 * * * *"
+    preview_event_threshold: Annotated[int, Field(ge=1)] = 10_000
+    preview_max_age: Annotated[timedelta, Field(ge=timedelta(minutes=1))] = timedelta(hours=2)
     issuer_name: str = Issuer.name
     issuer_address: str = Issuer.address
     issuer_vat_id: str = Issuer.vat_id
@@ -103,7 +111,7 @@ class Settings(BaseSettings):
     # The CLI shows the traceback of an unexpected error (as `billing --debug`).
     debug: bool = False
 
-    @field_validator("max_future_skew", "max_event_age", mode="before")
+    @field_validator("max_future_skew", "max_event_age", "preview_max_age", mode="before")
     @classmethod
     def _seconds_or_duration(cls, value: Any) -> Any:
         # "300" means seconds (pydantic reads a number, not a string of one, that way).

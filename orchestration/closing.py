@@ -27,6 +27,7 @@ from orchestration.defs.close.resources import CloseLockBusyError
 from orchestration.defs.close.schedules import CLOSE_JOB_NAME, CLOSE_TAG
 from orchestration.defs.documents.assets import INVOICE_DOCUMENTS, INVOICE_EVENTS
 from orchestration.defs.partitions import partition_key_of, period_of
+from orchestration.defs.preview.jobs import PREVIEW_TAG
 from orchestration.defs.resources import BillingResource
 from orchestration.refusals import REFUSAL, Refusal, refusal_of
 
@@ -55,6 +56,10 @@ run_queue:
   tag_concurrency_limits:
     - key: "{CLOSE_TAG}"
       limit: 1
+    - key: "{PREVIEW_TAG}"
+      limit: 1
+freshness:
+  enabled: true
 """
 
 

@@ -1,10 +1,10 @@
 """The Dagster Definitions of the service: `dagster-webserver -m orchestration.definitions`.
 
 One Definitions per domain (orchestration/defs/<domain>/definitions.py), merged here with
-their resources: the raw source, the dbt build, the close (issue step, lock, job, schedule)
-and the documents. Resources default to the environment (BILLING_* variables, or the embedded
-services of `billing services up`); tests and `billing close` build their own with
-build_definitions().
+their resources: the raw source, the dbt build, the close (issue step, lock, job, schedule),
+the documents and the current month's preview (job, schedule, sensor). Resources default to
+the environment (BILLING_* variables, or the embedded services of `billing services up`);
+tests and `billing close` build their own with build_definitions().
 
 Importing this module builds nothing: `defs` is loaded lazily (`@dg.definitions`), when the
 code location loads; that is when the dbt manifest is checked (orchestration/defs/dbt/
@@ -21,6 +21,7 @@ from orchestration.defs.dbt.assets import billing_dbt_assets
 from orchestration.defs.dbt.definitions import dbt_definitions
 from orchestration.defs.dbt.resources import dbt_resource
 from orchestration.defs.documents.definitions import documents_definitions
+from orchestration.defs.preview.definitions import preview_definitions
 from orchestration.defs.raw.definitions import raw_definitions
 from orchestration.defs.resources import BillingResource
 
@@ -39,6 +40,7 @@ def build_definitions(
         dbt_definitions(billing, dbt, dbt_assets),
         close_definitions(billing, dbt, dbt_assets, close_lock_wait_seconds),
         documents_definitions(billing),
+        preview_definitions(billing, dbt_assets),
     )
 
 

@@ -19,6 +19,8 @@ class BillingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     state_dir: str | None = None
     documents_uri: str | None = None
     close_wait_seconds: float | None = None
+    preview_cron: str | None = None
+    preview_event_threshold: int | None = None
 
     def settings(self) -> Settings:
         """load_settings() with this resource's overrides."""
@@ -28,7 +30,13 @@ class BillingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             nats_url=self.nats_url,
             documents_uri=self.documents_uri,
             close_wait_seconds=self.close_wait_seconds,
+            preview_cron=self.preview_cron,
+            preview_event_threshold=self.preview_event_threshold,
         )
+
+    def owner_database_url(self) -> str:
+        """The database (owner) URL alone: for what needs no NATS (the preview)."""
+        return localservices.resolve_database_url(self.settings())
 
     def endpoints(self) -> localservices.Endpoints:
         """The database (owner) and NATS URLs."""

@@ -129,7 +129,7 @@ def json_line(line: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def test_the_preview_is_the_close_to_the_cent_and_takes_no_number(
-    october_open: str, dbt_project: DbtProject
+    october_open: str, dbt_project: DbtProject, login: LoginFactory
 ) -> None:
     url = october_open
     before = side_effect_counts(url)
@@ -175,6 +175,17 @@ def test_the_preview_is_the_close_to_the_cent_and_takes_no_number(
     assert issued_lines(url) == {
         tenant: [json_line(line) for line in d["lines"]] for tenant, d in drafts.items()
     }
+
+    # The preview relations still hold October's last build (the close's step a), yet no
+    # reader sees a row of it now that October is closed: not Finance, not a tenant login.
+    assert rows(url, "select count(*) from billing.invoice_previews where period = '2026-10'") == [
+        (len(drafts),)
+    ]  # as the superuser (no row-level security): the rows are there
+    for reader in (login("billing_finance"), login("billing_tenant", tenant_id=TENANT_A)):
+        for relation in ("invoice_previews", "invoice_preview_lines"):
+            assert rows(
+                reader, f"select count(*) from billing.{relation} where period = '2026-10'"
+            ) == [(0,)], (reader, relation)
 
     # A closed month: nothing is built; the command says so and shows the issued invoices.
     assert build_preview(Settings(), url, OCTOBER) is False

@@ -80,8 +80,14 @@ def versions(
     ]
 
 
+# Tenants per world (another test asks for more).
+TENANT_COUNTS = st.integers(1, 6)
+
+
 @st.composite
-def worlds(draw: st.DrawFn) -> tuple[str, World]:
+def worlds(
+    draw: st.DrawFn, tenant_counts: st.SearchStrategy[int] = TENANT_COUNTS
+) -> tuple[str, World]:
     period = draw(st.sampled_from(["2026-10", "2026-11", "2028-02"]))
     days = month_days(period)
     first, last = days[0], days[-1]
@@ -117,7 +123,7 @@ def worlds(draw: st.DrawFn) -> tuple[str, World]:
     tiers: list[TierRow] = []
     events: list[LandedEvent] = []
     sequence = 0
-    tenant_count = draw(st.integers(1, 6))
+    tenant_count = draw(tenant_counts)
     for number in range(tenant_count):
         tenant_id = uuid.UUID(int=draw(st.integers(1, 2**62)) * 2**64 + number)
         activated = first + timedelta(days=draw(st.integers(-45, len(days) + 3)))

@@ -1,21 +1,31 @@
-"""The Dagster Definitions load, wire the close as designed, and schedule the previous month."""
+"""The Dagster Definitions load, wire the close as designed, and schedule the previous month;
+the current month's preview has its job, schedule, sensor and freshness."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.freshness import TimeWindowFreshnessPolicy
 
 from billing.periods import InvalidPeriodError
+from orchestration.definitions import build_definitions
 from orchestration.definitions import defs as load_defs
 from orchestration.defs.close.assets import ISSUED_INVOICES
 from orchestration.defs.close.schedules import CLOSE_JOB_NAME, CLOSE_SCHEDULE_NAME
 from orchestration.defs.documents.assets import INVOICE_DOCUMENTS, INVOICE_EVENTS
 from orchestration.defs.partitions import PeriodNotClosableError, partition_key_of
+from orchestration.defs.preview.assets import CURRENT_MONTH_PREVIEW, current_period
+from orchestration.defs.preview.jobs import (
+    PREVIEW_JOB_NAME,
+    PREVIEW_SCHEDULE_NAME,
+    PREVIEW_SENSOR_NAME,
+)
 from orchestration.defs.raw.assets import RAW_EVENTS
+from orchestration.defs.resources import BillingResource
 from warehouse.transform import DBT_PROJECT_DIR
 
 INVOICE_DRAFTS = dg.AssetKey(["billing", "invoice_drafts"])
@@ -68,6 +78,7 @@ def test_dbt_nodes_are_grouped_by_layer_marts_by_purpose_and_the_catalogues_are_
         "billing/invoice_events",
         "billing/written_off_events",
         "billing/written_off_fee_days",
+        "billing/current_month_preview",
     }
     assert groups["pricing"] == {
         "billing/priced_charges",
@@ -153,3 +164,52 @@ print(seen)
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_the_preview_is_an_asset_of_the_current_month_beside_the_invoice_marts(
+    defs: dg.Definitions,
+) -> None:
+    graph = defs.resolve_asset_graph()
+    preview = graph.get(CURRENT_MONTH_PREVIEW)
+    assert preview.group_name == "invoicing"
+    assert preview.partitions_def is None  # the open month is no closable partition
+    assert {key.to_user_string() for key in preview.parent_keys} == {
+        "billing/invoice_previews",
+        "billing/invoice_preview_lines",
+        "billing/unpriced_charges",
+        "billing/catalogue_coverage",
+    }
+    policy = preview.freshness_policy
+    assert isinstance(policy, TimeWindowFreshnessPolicy)
+    assert policy.fail_window.to_timedelta() == timedelta(hours=2)
+    job = defs.resolve_job_def(PREVIEW_JOB_NAME)
+    assert job.executor_def is dg.in_process_executor
+    # The preview models are built by the asset; the issue step and the close are not in it.
+    assert set(job.asset_layer.executable_asset_keys) == {CURRENT_MONTH_PREVIEW}
+    assert ISSUED_INVOICES not in job.asset_layer.executable_asset_keys
+    schedule = defs.resolve_schedule_def(PREVIEW_SCHEDULE_NAME)
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 * * * *", "UTC")
+    assert schedule.job_name == PREVIEW_JOB_NAME
+    assert schedule.default_status is dg.DefaultScheduleStatus.RUNNING
+    sensor = defs.resolve_sensor_def(PREVIEW_SENSOR_NAME)
+    assert sensor.job_name == PREVIEW_JOB_NAME
+    assert sensor.default_status is dg.DefaultSensorStatus.RUNNING
+    assert current_period(datetime(2026, 11, 30, 23, 59, tzinfo=UTC)).label == "2026-11"
+
+
+def test_the_preview_schedule_and_freshness_come_from_the_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BILLING_PREVIEW_CRON", "*/15 6-20 * * 1-5")
+    monkeypatch.setenv("BILLING_PREVIEW_MAX_AGE", "1800")
+    defs = build_definitions(BillingResource())
+    assert defs.resolve_schedule_def(PREVIEW_SCHEDULE_NAME).cron_schedule == "*/15 6-20 * * 1-5"
+    policy = defs.resolve_asset_graph().get(CURRENT_MONTH_PREVIEW).freshness_policy
+    assert isinstance(policy, TimeWindowFreshnessPolicy)
+    assert policy.fail_window.to_timedelta() == timedelta(minutes=30)
+    assert (
+        build_definitions(BillingResource(preview_cron="0 7 * * *"))
+        .resolve_schedule_def(PREVIEW_SCHEDULE_NAME)
+        .cron_schedule
+        == "0 7 * * *"
+    )

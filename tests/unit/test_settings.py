@@ -36,6 +36,9 @@ def test_an_empty_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> N
         ("BILLING_CLOSE_WAIT_SECONDS", "abc"),
         ("BILLING_CLOSE_WAIT_SECONDS", "-1"),
         ("BILLING_DUPLICATE_WINDOW_SECONDS", "0"),
+        ("BILLING_PREVIEW_CRON", "hourly"),
+        ("BILLING_PREVIEW_EVENT_THRESHOLD", "0"),
+        ("BILLING_PREVIEW_MAX_AGE", "soon"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(

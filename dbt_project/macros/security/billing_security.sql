@@ -8,6 +8,9 @@
       that is not tenant_facing (and grants tenants nothing in its `grants:`) is not readable
       by billing_tenant at all; a tenant_facing table whose meta lists `tenant_columns` is
       readable in those columns only (int_charges_priced: prices, not costs or margins).
+    - open periods only: a table whose meta says open_periods_only (column period) shows no
+      row of a closed period to any reader, whenever it was built: a restrictive policy on
+      billing.period_is_closed (migration 0019). The preview relations (docs/preview.md).
     Runs inside the model's transaction, so no build leaves a table without its policies. -#}
 {% macro billing_security() -%}
     {{ return(adapter.dispatch('billing_security', 'billing')()) }}
@@ -36,6 +39,11 @@
         drop policy if exists readers_select_all on {{ this }};
         create policy readers_select_all on {{ this }} for select
             to billing_renderer, billing_finance, billing_auditor using (true);
+        drop policy if exists open_periods_only on {{ this }};
+        {%- if meta.get('open_periods_only') %}
+        create policy open_periods_only on {{ this }} as restrictive for select to public
+            using (not billing.period_is_closed(period));
+        {%- endif %}
         drop policy if exists tenant_select_own on {{ this }};
         {%- if meta.get('tenant_facing') %}
         create policy tenant_select_own on {{ this }} for select to billing_tenant
