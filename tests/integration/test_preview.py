@@ -251,3 +251,36 @@ def test_a_preview_refuses_while_a_close_runs_in_one_line(database_url: str) -> 
     )
     assert wrong.returncode == 2
     assert "Traceback" not in wrong.stderr
+
+
+def test_the_table_and_csv_show_drafts_unpriced_events_and_coverage_gaps(
+    october_open: str,
+) -> None:
+    """What Finance reads before the close: DRAFT invoices on 80 columns, then what would block
+    the close; the same lines as CSV for a spreadsheet."""
+    with psycopg.connect(october_open) as conn:
+        land_events(conn, [Event(TENANT_A, at("2026-10-09"), "nowhere_op", "outbound", 1)])
+
+    shown = billing("preview", "--month", "2026-10", BILLING_DATABASE_URL=october_open)
+
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    assert "DRAFT invoices of 2026-10: nothing issued, no number taken" in text
+    assert "(no invoice number: not issued)" in text
+    assert "INV-202610" not in text
+    assert "Unpriced events (each blocks the close)" in text
+    assert "no_rule" in text  # the unknown operator has no pricing rule
+    assert "Catalogue coverage gaps" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+    csv_text = billing(
+        "preview", "--month", "2026-10", "--format", "csv", BILLING_DATABASE_URL=october_open
+    )
+    assert csv_text.returncode == 0, csv_text.stderr
+    header, *lines = csv_text.stdout.splitlines()
+    assert "tenant_id" in header
+    assert "amount" in header
+    assert {line.split(",")[header.split(",").index("tenant_id")] for line in lines} >= {
+        str(TENANT_A),
+        str(TENANT_D),
+    }
