@@ -402,9 +402,10 @@ def dagster_close(
     job = defs.resolve_job_def(CLOSE_JOB_NAME)
     graph = defs.resolve_asset_graph()
     skipped = () if with_documents else (INVOICE_DOCUMENTS, INVOICE_EVENTS)
+    # The close job's own assets (not, say, the open month's preview), documents aside.
     selection = [
         key
-        for key in graph.get_all_asset_keys()
+        for key in job.asset_layer.selected_asset_keys
         if key not in skipped and (graph.get(key).is_materializable or graph.get(key).is_observable)
     ]
     log = state_dir / "dagster-close.log"
