@@ -10,6 +10,7 @@ import typer
 
 from billing.money import exact_amount, format_amount, format_unit_price
 from billing_cli.app import app, console
+from billing_cli.invoices import LINE_COLUMNS as ISSUED_LINE_COLUMNS
 from billing_cli.options import Month, database_url, settings
 from billing_cli.output import FormatOption, OutputFormat, print_records, table, tenant_label
 from finance.preview import DraftInvoice, Preview, build_preview, read_preview
@@ -21,18 +22,7 @@ LINE_COLUMNS = (
     "currency",
     "subtotal",
     "total",
-    "line_number",
-    "line_type",
-    "description",
-    "usage_period",
-    "operator_id",
-    "direction",
-    "account_tier",
-    "rule_id",
-    "fee_id",
-    "quantity",
-    "unit_price",
-    "amount",
+    *ISSUED_LINE_COLUMNS,  # a draft line says what an issued line says, and a bit more
     "service_start",
     "service_end",
     "period_days",
