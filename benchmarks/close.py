@@ -344,7 +344,7 @@ PLANNED_MODELS = {
 
 def compiled_model(target: Path, model: str) -> str:
     """The compiled SELECT of a model, as the last dbt command compiled it."""
-    (path,) = (target / "compiled" / "billing" / "models").glob(f"*/{model}.sql")
+    (path,) = (target / "compiled" / "billing" / "models").glob(f"**/{model}.sql")
     return path.read_text()
 
 
