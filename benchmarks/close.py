@@ -344,7 +344,11 @@ PLANNED_MODELS = {
 
 def compiled_model(target: Path, model: str) -> str:
     """The compiled SELECT of a model, as the last dbt command compiled it."""
-    (path,) = (target / "compiled" / "billing" / "models").glob(f"**/{model}.sql")
+    (path,) = (
+        found
+        for found in (target / "compiled" / "billing" / "models").glob(f"**/{model}.sql")
+        if not found.parent.name.endswith(".yml")  # its tests, compiled beside it
+    )
     return path.read_text()
 
 
