@@ -347,9 +347,9 @@ def test_a_failing_issue_leaves_nothing_behind(database_url: str, dbt_project: D
         add_account(conn, TENANT_B, currency="USD")
         land_events(conn, [Event(TENANT_A, at("2026-10-05")), Event(TENANT_B, at("2026-10-05"))])
     dbt_project.build_models("2026-10")
-    # Inject a failure in the middle of the transaction: the second number is already taken
-    # (forged: the database itself refuses such a row), so the events of the issue's second
-    # invoice point at an invoice issued by another transaction.
+    # Inject a failure in the middle of the transaction (after its lock, guards and
+    # snapshots): the second number is already taken (forged: the database itself refuses
+    # such a row), so the numbers the drafts carry are no longer the next ones.
     with psycopg.connect(database_url) as conn, forged_history(conn):
         conn.execute(
             "insert into billing.issued_invoices (invoice_number, period, seq, tenant_id, currency,"
@@ -358,7 +358,7 @@ def test_a_failing_issue_leaves_nothing_behind(database_url: str, dbt_project: D
             (TENANT_C,),
         )
     with pytest.raises(
-        DbtFailedError, match="events can only be added by the transaction that issued it"
+        DbtFailedError, match="is not the next one .*: numbers are gapless"
     ):
         dbt_project.issue("2026-10")
     assert rows(database_url, "select invoice_number from billing.issued_invoices") == [

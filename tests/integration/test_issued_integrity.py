@@ -260,15 +260,7 @@ def test_line_999_on_an_invoice_issued_earlier_is_refused(issued: str) -> None:
 def test_an_event_recorded_on_an_invoice_issued_earlier_is_refused(issued: str) -> None:
     message = refused_as_transformer(
         issued,
-        (
-            "issued_invoice_events",
-            {
-                "event_id": uuid.uuid4(),
-                "invoice_number": FIRST,
-                "line_number": 1,
-                "tenant_id": TENANT,
-            },
-        ),
+        ("issued_invoice_events", event_values(FIRST, 1, TENANT)),
     )
     assert f"issued invoice {FIRST}: events can only be added by the transaction" in message
 
@@ -284,23 +276,49 @@ def test_a_line_of_another_tenant_than_its_invoices_is_refused(issued: str) -> N
     assert "issued_invoice_lines_invoice_tenant_fkey" in message
 
 
+def event_values(number: str, line_number: int, tenant: uuid.UUID) -> dict[str, Any]:
+    return {
+        "event_id": uuid.uuid4(),
+        "invoice_number": number,
+        "line_number": line_number,
+        "tenant_id": tenant,
+    }
+
+
 def test_an_event_of_another_tenant_than_its_invoices_is_refused(issued: str) -> None:
     number = "INV-202611-000001"
     message = refused_as_transformer(
         issued,
-        (
-            "issued_invoice_events",
-            {
-                "event_id": uuid.uuid4(),
-                "invoice_number": number,
-                "line_number": 1,
-                "tenant_id": OTHER,
-            },
-        ),
+        ("issued_invoices", now_values(number, 1, TENANT)),
+        ("issued_invoice_lines", line_values(number, 1, TENANT, usage_period="2026-11")),
+        ("issued_invoice_events", event_values(number, 1, OTHER)),
+    )
+    assert f"issued invoice {number}: an event of tenant {OTHER} names an invoice of tenant" in (
+        message
+    )
+
+
+def test_an_event_on_a_line_its_invoice_does_not_have_is_refused(issued: str) -> None:
+    number = "INV-202611-000001"
+    message = refused_as_transformer(
+        issued,
+        ("issued_invoices", now_values(number, 1, TENANT)),
+        ("issued_invoice_lines", line_values(number, 1, TENANT, usage_period="2026-11")),
+        ("issued_invoice_events", event_values(number, 2, TENANT)),
+    )
+    assert f"issued invoice {number}: an event names line 2, which the invoice does not" in message
+
+
+def test_an_event_before_its_invoice_is_refused(issued: str) -> None:
+    # The issue step appends invoices, lines, then events: checked per statement, at once.
+    number = "INV-202611-000001"
+    message = refused_as_transformer(
+        issued,
+        ("issued_invoice_events", event_values(number, 1, TENANT)),
         ("issued_invoices", now_values(number, 1, TENANT)),
         ("issued_invoice_lines", line_values(number, 1, TENANT, usage_period="2026-11")),
     )
-    assert "issued_invoice_events_invoice_tenant_fkey" in message
+    assert f"issued invoice {number}: an event names it, but no such invoice was issued" in message
 
 
 def test_a_period_close_for_a_month_never_closed_is_refused(issued: str) -> None:
@@ -320,22 +338,13 @@ def test_a_period_close_for_a_month_never_closed_is_refused(issued: str) -> None
 
 def test_the_issue_steps_own_rows_are_accepted(issued: str) -> None:
     """What the checks allow: a new period issued and closed in one transaction, as the issue
-    step does it (events first, then the invoice, its lines, the close)."""
+    step does it (the invoice, its lines, their events, the close)."""
     number = "INV-202611-000001"
     with as_transformer(issued) as conn:
         conn.execute("select pg_advisory_xact_lock(hashtext('billing.issue_invoices'), 202611)")
-        insert(
-            conn,
-            "issued_invoice_events",
-            {
-                "event_id": uuid.uuid4(),
-                "invoice_number": number,
-                "line_number": 1,
-                "tenant_id": TENANT,
-            },
-        )
         insert(conn, "issued_invoices", now_values(number, 1, TENANT))
         insert(conn, "issued_invoice_lines", line_values(number, 1, TENANT, usage_period="2026-11"))
+        insert(conn, "issued_invoice_events", event_values(number, 1, TENANT))
         conn.execute(
             "insert into billing.period_closes (period, kind, closed_at, invoice_count,"
             " event_count) values ('2026-11', 'close', now(), 1, 1)"

@@ -193,11 +193,6 @@
     end
     $issue_consistency$;
 
-    insert into billing.issued_invoice_events (event_id, invoice_number, line_number, tenant_id)
-    select event_id, invoice_number, line_number, tenant_id
-    from issue_events
-    order by event_id;
-
     insert into billing.issued_invoices (
         invoice_number, period, seq, tenant_id, currency, subtotal, total, line_count,
         issued_at, replaces_invoice_number,
@@ -248,6 +243,13 @@
             and lines.replaces_key = plan.replaces_key
     left join {{ operators }} as operators on lines.operator_id = operators.operator_id
     order by plan.invoice_number, lines.line_number;
+
+    -- After their invoices and lines: one check per statement (migration 0020) finds each
+    -- event's line of an invoice issued here.
+    insert into billing.issued_invoice_events (event_id, invoice_number, line_number, tenant_id)
+    select event_id, invoice_number, line_number, tenant_id
+    from issue_events
+    order by event_id;
 
     do $issue_check$
     begin

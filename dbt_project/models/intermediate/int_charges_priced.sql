@@ -17,6 +17,7 @@
         indexes=[
             {'columns': ['event_id'], 'unique': True},
             {'columns': ['stream_sequence']},
+            {'columns': ['priced_at']},
         ],
         post_hook=[
             "{{ partial_index('unpriced', ['period'], 'unpriced_reason is not null') }}",

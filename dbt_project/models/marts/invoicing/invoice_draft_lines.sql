@@ -26,9 +26,9 @@ subscription_fee_runs as (
 
 ),
 
-invoiceable_charges as (
+draft_usage_quantities as (
 
-    select * from {{ ref('int_invoiceable_charges') }}
+    select * from {{ ref('int_draft_usage_quantities') }}
 
 ),
 
@@ -99,17 +99,17 @@ subscription_lines as (
 
 usage_quantities as (
 
-    {#- Aggregate on the line key only; the rule's attributes are joined after. -#}
+    {#- One row per line key, kept up to date incrementally; the rule's attributes are joined
+        after. -#}
     select
         tenant_id,
         replaces_invoice_number,
         usage_period,
         rule_id,
         unit_price,
-        sum(segments) as quantity,
-        count(*) as event_count
-    from invoiceable_charges
-    group by tenant_id, replaces_invoice_number, usage_period, rule_id, unit_price
+        quantity,
+        event_count
+    from draft_usage_quantities
 
 ),
 
