@@ -84,6 +84,7 @@ bench: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/ingest.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/render.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/close.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/preview.py
 
 down: venv
 	$(BIN)/billing services down
