@@ -357,9 +357,7 @@ def test_a_failing_issue_leaves_nothing_behind(database_url: str, dbt_project: D
             " %s, 'EUR', 1, 1, 1, now())",
             (TENANT_C,),
         )
-    with pytest.raises(
-        DbtFailedError, match=r"is not the next one .*: numbers are gapless"
-    ):
+    with pytest.raises(DbtFailedError, match=r"is not the next one .*: numbers are gapless"):
         dbt_project.issue("2026-10")
     assert rows(database_url, "select invoice_number from billing.issued_invoices") == [
         ("INV-202610-000002",)
