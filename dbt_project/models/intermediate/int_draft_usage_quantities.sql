@@ -26,6 +26,10 @@
             ~ " and charges.stream_sequence <= built.through_stream_sequence)"
         ) -%}
         {%- set additive = state.rows[0][0] == 1 -%}
+        {%- if additive -%}
+            {{ log('int_draft_usage_quantities: adding the events priced since its last build',
+                info=true) }}
+        {%- endif -%}
     {%- endif -%}
 {%- endif %}
 
