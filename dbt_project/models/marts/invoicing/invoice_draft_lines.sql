@@ -26,7 +26,9 @@ subscription_fee_runs as (
 
 ),
 
-draft_usage_quantities as (
+-- One row per usage line key, kept up to date incrementally; the rule's attributes are
+-- joined in usage_lines.
+usage_quantities as (
 
     select * from {{ ref('int_draft_usage_quantities') }}
 
@@ -94,22 +96,6 @@ subscription_lines as (
         period_days,
         0 as event_count
     from subscriptions_to_bill
-
-),
-
-usage_quantities as (
-
-    {#- One row per line key, kept up to date incrementally; the rule's attributes are joined
-        after. -#}
-    select
-        tenant_id,
-        replaces_invoice_number,
-        usage_period,
-        rule_id,
-        unit_price,
-        quantity,
-        event_count
-    from draft_usage_quantities
 
 ),
 
