@@ -80,12 +80,16 @@ class SuiteOutcome:
         return "\n".join(rows)
 
 
-def sqlalchemy_url(database_url: str, role: str | None = None) -> str:
-    """A psycopg 3 SQLAlchemy URL for a libpq URL, switching to `role` at connect."""
+def sqlalchemy_url(
+    database_url: str, role: str | None = None, settings: tuple[tuple[str, str], ...] = ()
+) -> str:
+    """A psycopg 3 SQLAlchemy URL for a libpq URL, switching to `role` and applying the
+    session `settings` (name, value) at connect."""
     parts = urlsplit(database_url)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    if role is not None:
-        query.append(("options", f"-c role={role}"))
+    options = ([("role", role)] if role is not None else []) + list(settings)
+    if options:
+        query.append(("options", " ".join(f"-c {name}={value}" for name, value in options)))
     return parts._replace(scheme="postgresql+psycopg", query=urlencode(query)).geturl()
 
 
@@ -159,7 +163,7 @@ def run_suite(suite: Suite, database_url: str, role: str | None = Role.AUDITOR) 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_sql(
-        name="billing", connection_string=sqlalchemy_url(database_url, role)
+        name="billing", connection_string=sqlalchemy_url(database_url, role, suite.settings)
     )
     outcomes: list[ExpectationOutcome] = []
     for part in suite.parts:

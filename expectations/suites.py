@@ -74,6 +74,8 @@ class Suite:
     name: str
     description: str
     parts: tuple[SuitePart, ...]
+    # Session settings of the suite's connection (name, value): what its views read.
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 def _expect(kind: str, **kwargs: Any) -> ExpectationSpec:
@@ -88,7 +90,9 @@ def _checked_period(period: str) -> str:
 def raw_events_in_scope(period: str | None) -> str:
     """The raw rows whose time a close checks: those of the month being closed, and those
     landed since the last close (of any month). Never the whole history: an event that was
-    landed and closed around long ago cannot block every later close (issue 18)."""
+    landed and closed around long ago cannot block every later close (issue 18). The view
+    raw.message_charged_in_close_scope (migration 0023) holds this rule; this is its SQL
+    condition, for readers and for the failure lists."""
     since_last_close = (
         "landed_at > coalesce((select max(closed_at) from billing.period_closes), '-infinity')"
     )
@@ -107,29 +111,23 @@ def raw_events_suite(
     max_future_skew: timedelta = CLOCK_SKEW,
     max_event_age: timedelta = MAX_EVENT_AGE,
 ) -> Suite:
-    """raw.message_charged: expected columns, non-null keys, segments 1-1000, known directions
-    (every row); and, on the rows in scope (`raw_events_in_scope`), no event further ahead of
-    its landing time than max_future_skew or older than max_event_age at landing (the
-    loader's own bounds, BILLING_MAX_FUTURE_SKEW and BILLING_MAX_EVENT_AGE)."""
-    expectations = (
-        _expect("ExpectTableColumnsToMatchSet", column_set=list(ALL_COLUMNS), exact_match=True),
+    """raw.message_charged: the expected columns; and, on the rows in scope (those of the
+    month and those landed since the last close, `raw_events_in_scope`), non-null keys,
+    segments 1-1000, known directions, and no event further ahead of its landing time than
+    max_future_skew or older than max_event_age at landing (the loader's own bounds,
+    BILLING_MAX_FUTURE_SKEW and BILLING_MAX_EVENT_AGE).
+
+    Raw rows are append-only, so a row out of scope was checked by the close that had it in
+    scope: the suite's cost follows the month, not the history (issue 19). The rows are read
+    through the view raw.message_charged_in_close_scope, for the month in the session setting
+    billing.close_period: a table to GX, whose columns it reads from the catalogue (a query
+    asset it would execute in full to learn them)."""
+    rows = (
         *(_expect("ExpectColumnValuesToNotBeNull", column=column) for column in RAW_REQUIRED),
         _expect("ExpectColumnValuesToBeBetween", column="segments", min_value=1, max_value=1000),
         _expect(
             "ExpectColumnValuesToBeInSet", column="direction", value_set=["outbound", "inbound"]
         ),
-    )
-    in_scope = f"""
-        select
-            stream_sequence,
-            occurred_at,
-            landed_at,
-            extract(epoch from occurred_at - landed_at) as seconds_ahead_of_landing,
-            extract(epoch from landed_at - occurred_at) as seconds_old_at_landing
-        from raw.message_charged
-        where {raw_events_in_scope(period)}
-    """  # noqa: S608
-    times = (
         _expect(
             "ExpectColumnValuesToBeBetween",
             column="seconds_ahead_of_landing",
@@ -141,19 +139,28 @@ def raw_events_suite(
             max_value=max_event_age.total_seconds(),
         ),
     )
+    columns = (
+        _expect("ExpectTableColumnsToMatchSet", column_set=list(ALL_COLUMNS), exact_match=True),
+    )
     scope = f"the rows of {period} and" if period else "the rows"
     return Suite(
         name="raw_events",
         description=(
-            "raw.message_charged as landed: expected columns, non-null keys, segments between "
-            f"1 and 1000, known directions; on {scope} landed since the last close, no "
+            f"raw.message_charged as landed: expected columns; on {scope} landed since the "
+            "last close, non-null keys, segments between 1 and 1000, known directions, no "
             f"occurred_at more than {max_future_skew} ahead of its landing time nor more than "
             f"{max_event_age.days} days before it"
         ),
         parts=(
-            SuitePart("raw_message_charged", expectations, table=("raw", "message_charged")),
-            SuitePart("raw_times_in_scope", times, query=in_scope),
+            # No rows: the columns come from the table's own, at no scan.
+            SuitePart(
+                "raw_message_charged",
+                columns,
+                query="select * from raw.message_charged limit 0",
+            ),
+            SuitePart("raw_rows_in_scope", rows, table=("raw", "message_charged_in_close_scope")),
         ),
+        settings=(("billing.close_period", _checked_period(period)),) if period else (),
     )
 
 
