@@ -15,6 +15,7 @@ from billing.settings import Issuer, TaxStatement
 from invoice_renderer.document import TEMPLATES_DIR, render_html
 from invoice_renderer.fetcher import restricted_fetcher
 from invoice_renderer.model import DocumentJob
+from invoice_renderer.pdf_streams import serialise_streams_once
 
 PDF_VARIANT = "pdf/a-3u"
 
@@ -67,5 +68,6 @@ class PdfRenderer:
             font_config=self._fonts,
             full_fonts=True,
             pdf_variant=PDF_VARIANT,
+            finisher=serialise_streams_once,
         )
         return pdf
