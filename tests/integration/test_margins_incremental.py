@@ -44,9 +44,7 @@ def assert_equals_a_full_build(database_url: str, dbt_project: DbtProject) -> No
     assert rows(database_url, MARGINS) == kept
 
 
-def test_incremental_margins_equal_a_full_build(
-    database_url: str, dbt_project: DbtProject
-) -> None:
+def test_incremental_margins_equal_a_full_build(database_url: str, dbt_project: DbtProject) -> None:
     with psycopg.connect(database_url) as conn:
         add_account(conn, TENANT_A)
         add_account(conn, TENANT_B, currency="USD")
