@@ -8,6 +8,7 @@
     step still checks every draft line against the events it bills. -#}
 
 {%- set additive = false -%}
+{%- set priced_after = "cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")" -%}
 {#- A unit test runs on its given rows only: never the additive path. -#}
 {%- if execute and model.resource_type == 'model' -%}
     {%- set built_relation = adapter.get_relation(this.database, this.schema, this.identifier) -%}
