@@ -10,8 +10,30 @@
     {#- Engines that gather statistics themselves (or need none) do nothing here. -#}
 {%- endmacro %}
 
+{#- Analyzed when never analyzed (a first build) or when the rows written since the last
+    analyze, this run's included, are over a tenth of the table (autovacuum's own default,
+    autovacuum_analyze_scale_factor): a refresh adding 1% of new events keeps the statistics
+    it has, instead of sampling the whole table again (3-5 s of the 1M-event incremental run
+    of int_charges_priced, the half of it). pg_stat_xact_user_tables counts this
+    transaction's rows, pg_stat_user_tables those of the committed ones. -#}
 {% macro postgres__refresh_statistics() -%}
-    analyze {{ this }}
+    do $refresh_statistics$
+    begin
+        if (
+            select
+                coalesce(committed.last_analyze, committed.last_autoanalyze) is null
+                or coalesce(committed.n_mod_since_analyze, 0) + coalesce(pending.n_tup_ins, 0)
+                + coalesce(pending.n_tup_upd, 0) + coalesce(pending.n_tup_del, 0)
+                > 0.1 * greatest(relation.reltuples, 0)
+            from pg_class as relation
+            left join pg_stat_user_tables as committed on committed.relid = relation.oid
+            left join pg_stat_xact_user_tables as pending on pending.relid = relation.oid
+            where relation.oid = '{{ this }}'::regclass
+        ) then
+            analyze {{ this }};
+        end if;
+    end
+    $refresh_statistics$
 {%- endmacro %}
 
 {% macro spark__refresh_statistics() -%}

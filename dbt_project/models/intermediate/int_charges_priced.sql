@@ -26,14 +26,19 @@
     )
 }}
 
+{#- The last stream sequence priced is written into the SQL as a literal: with a subquery
+    PostgreSQL assumes a third of the staged events are new and plans for millions. -#}
 {%- set reprice_open_events = false -%}
+{%- set priced_through = 0 -%}
 {%- if is_incremental() and execute -%}
     {%- set checksums = run_query(
         "select (select checksum from " ~ ref('int_pricing_inputs_checksum') ~ "),"
         ~ " (select pricing_checksum from " ~ this
-        ~ " order by stream_sequence desc limit 1)"
+        ~ " order by stream_sequence desc limit 1),"
+        ~ " (select coalesce(max(stream_sequence), 0) from " ~ this ~ ")"
     ) -%}
     {%- set reprice_open_events = checksums.rows[0][0] != checksums.rows[0][1] -%}
+    {%- set priced_through = checksums.rows[0][2] -%}
 {%- endif %}
 
 with
@@ -102,12 +107,6 @@ invoice_voids as (  -- noqa: ST03
 
 {% if is_incremental() %}
 
-already_priced as (
-
-    select coalesce(max(stream_sequence), 0) as max_stream_sequence from {{ this }}
-
-),
-
 voided_events as (
 
     select issued_invoice_events.event_id
@@ -121,7 +120,7 @@ new_events as (
 
     select events.*
     from events
-    where events.stream_sequence > (select already_priced.max_stream_sequence from already_priced)
+    where events.stream_sequence > {{ priced_through }}
 
 ),
 
@@ -130,7 +129,7 @@ repriced_events as (
     select events.*
     from events
     where
-        events.stream_sequence <= (select already_priced.max_stream_sequence from already_priced)
+        events.stream_sequence <= {{ priced_through }}
         {% if not reprice_open_events %}
         and events.event_id in (select voided_events.event_id from voided_events)
         {% endif %}

@@ -8,6 +8,7 @@
     step still checks every draft line against the events it bills. -#}
 
 {%- set additive = false -%}
+{%- set priced_after = "cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")" -%}
 {#- A unit test runs on its given rows only: never the additive path. -#}
 {%- if execute and model.resource_type == 'model' -%}
     {%- set built_relation = adapter.get_relation(this.database, this.schema, this.identifier) -%}
@@ -15,7 +16,8 @@
         | list if built_relation is not none else [] -%}
     {%- if 'through_stream_sequence' in built_columns -%}
         {%- set state = run_query(
-            "select count(*) from (select * from " ~ this ~ " limit 1) as built"
+            "select count(*), cast(max(built.priced_through) as " ~ dbt.type_string() ~ ")"
+            ~ " from (select * from " ~ this ~ " limit 1) as built"
             ~ " cross join " ~ ref('int_period_close_status') ~ " as status"
             ~ " where built.invoice_period = status.period"
             ~ " and built.last_close_id = status.last_close_id"
@@ -27,6 +29,10 @@
         ) -%}
         {%- set additive = state.rows[0][0] == 1 -%}
         {%- if additive -%}
+            {#- A literal, so PostgreSQL reads the new rows through the priced_at index: with
+                a subquery it assumes a third of the table matches and scans it all. -#}
+            {%- set priced_after = "cast('" ~ state.rows[0][1] ~ "' as "
+                ~ dbt.type_timestamp() ~ ")" -%}
             {{ log('int_draft_usage_quantities: adding the events priced since its last build',
                 info=true) }}
         {%- endif -%}
@@ -35,7 +41,10 @@
 
 with
 
-charges as (
+-- Inlined: read by pricing_state and new_charges, each through an index (priced_at,
+-- stream_sequence). A CTE read twice is otherwise materialized by PostgreSQL: every priced
+-- event written to a temporary store, the additive path as slow as the full one.
+charges as {{ inline_cte() }} (
 
     select * from {{ ref('int_charges_priced') }}
 
@@ -70,7 +79,7 @@ new_charges as (
     select charges.*
     from charges
     where
-        charges.priced_at > (select max(built.priced_through) from built)
+        charges.priced_at > {{ priced_after }}
         and charges.unpriced_reason is null
         and charges.period <= {{ period_label() }}
         and not (select close_status.is_closed from close_status)
