@@ -69,6 +69,7 @@ def test_dbt_nodes_are_grouped_by_layer_marts_by_purpose_and_the_catalogues_are_
     assert groups["invoicing"] == {
         "billing/invoice_drafts",
         "billing/invoice_draft_lines",
+        "billing/invoice_draft_events",
         "billing/invoice_previews",
         "billing/invoice_preview_lines",
         "billing/invoices",

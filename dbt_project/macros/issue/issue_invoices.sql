@@ -8,10 +8,13 @@
     - issues every draft with the number the drafts model gave it (INV-YYYYMM-NNNNNN,
       gapless; UNIQUE (period, seq) backs it up), and refuses a period that would need more
       than 999,999 numbers (six digits);
-    - issues from one consistent set: the event -> line map is read once, into a snapshot,
-      and must match every draft line in event count, segments and exact amount
-      (sum of segments x unit_price = quantity x unit_price): a re-price between the build
-      and the issue is refused, never half-applied;
+    - issues from one consistent set: the event -> line map the build computed
+      (invoice_draft_events) is recorded as built, and only if it was built from the same
+      state as the usage of the draft lines (int_draft_usage_quantities), every usage line
+      still has that usage's quantity, events and exact amount, and nothing was priced,
+      issued, voided or excluded since (a few rows per tenant and an index probe are read,
+      not the events): a re-price between the build and the issue is refused, never
+      half-applied;
     - resolves every void of the period that requires a replacement whose replacement came
       out empty (billing.void_resolutions, with the reason), so it blocks no later close;
     - appends to billing.issued_invoices, issued_invoice_lines, issued_invoice_events and
@@ -60,6 +63,9 @@
     {%- set drafts = ref('invoice_drafts') -%}
     {%- set draft_lines = ref('invoice_draft_lines') -%}
     {%- set invoiceable = ref('int_invoiceable_charges') -%}
+    {%- set draft_events = ref('invoice_draft_events') -%}
+    {%- set usage_quantities = ref('int_draft_usage_quantities') -%}
+    {%- set charges = ref('int_charges_priced') -%}
     {%- set close_status = ref('int_period_close_status') -%}
     {%- set blockers = ref('close_blockers') -%}
     {%- set awaiting = ref('int_voids_awaiting_replacement') -%}
@@ -120,72 +126,100 @@
         coalesce(lines.replaces_invoice_number, '') as replaces_key
     from {{ draft_lines }} as lines;
 
-    -- int_invoiceable_charges is a view over the per-event prices: read once, here, before
-    -- the new invoices exist, i.e. in the state the drafts were built from, unless a run
-    -- re-priced since; the check below refuses that case.
-    create temporary table issue_events on commit drop as
-    select
-        charges.event_id,
-        charges.tenant_id,
-        charges.segments,
-        charges.unit_price,
-        plan.invoice_number,
-        lines.line_number
-    from {{ invoiceable }} as charges
-    inner join issue_plan as plan
-        on
-            charges.tenant_id = plan.tenant_id
-            and coalesce(charges.replaces_invoice_number, '') = plan.replaces_key
-    left join issue_lines as lines
-        on
-            charges.tenant_id = lines.tenant_id
-            and coalesce(charges.replaces_invoice_number, '') = lines.replaces_key
-            and charges.usage_period = lines.usage_period
-            and charges.rule_id = lines.rule_id
-            and lines.line_type <> 'subscription';
-
+    -- The event -> line map was built with the drafts (invoice_draft_events); it is issued
+    -- as built, never computed again here. It holds to the drafts when it was built from the
+    -- same state as the usage the draft lines were aggregated from
+    -- (int_draft_usage_quantities), that state is still the database's (the guard above:
+    -- issues, voids, exclusions; here: nothing priced since, by the priced_at index), and
+    -- every usage line still has that usage's quantity, events and price. A few rows per
+    -- tenant are compared, not the events.
     do $issue_consistency$
     declare
+        map_state record;
+        map_built boolean;
+        usage_state record;
+        usage_built boolean;
         mismatches bigint;
     begin
-        -- A checksum of amounts per line, not only a count: the events a line bills must
-        -- sum to its quantity and, at their own prices, to quantity x unit_price exactly.
+        select invoice_period, last_close_id, void_count, last_exclusion_id, priced_through
+            into map_state from {{ draft_events }} limit 1;
+        map_built := found;
+        select invoice_period, last_close_id, void_count, last_exclusion_id, priced_through
+            into usage_state from {{ usage_quantities }} limit 1;
+        usage_built := found;
+        if map_built <> usage_built
+            or (map_built and (
+                row(map_state.invoice_period, map_state.last_close_id, map_state.void_count,
+                    map_state.last_exclusion_id, map_state.priced_through)
+                is distinct from
+                row(usage_state.invoice_period, usage_state.last_close_id, usage_state.void_count,
+                    usage_state.last_exclusion_id, usage_state.priced_through)
+                or exists (
+                    select 1 from {{ close_status }} as status
+                    where row(status.period, status.last_close_id, status.void_count,
+                            status.last_exclusion_id)
+                        is distinct from
+                        row(map_state.invoice_period, map_state.last_close_id,
+                            map_state.void_count, map_state.last_exclusion_id)
+                )))
+        then
+            raise exception 'issue of {{ label }}: the event map (invoice_draft_events) and the draft lines were not built together: nothing issued; run the close of {{ label }} again';
+        end if;
+        if map_built then
+            if exists (
+                select 1 from {{ charges }} as charges
+                where charges.priced_at > map_state.priced_through
+            ) then
+                raise exception 'issue of {{ label }}: events were priced after the drafts were built, so the draft lines no longer match the priced events they bill: nothing issued; run the close of {{ label }} again';
+            end if;
+        elsif exists (select 1 from {{ invoiceable }}) then
+            raise exception 'issue of {{ label }}: events were priced after the drafts were built, so the draft lines no longer match the priced events they bill: nothing issued; run the close of {{ label }} again';
+        end if;
+        -- Each usage line: its usage's quantity, events and price (exact), and the only line
+        -- of its key (usage_period, rule_id) in its draft, so each event finds one line.
         select count(*) into mismatches
         from (
-            select lines.invoice_number_key
+            select lines.tenant_id
             from (
                 select
-                    plan.invoice_number as invoice_number_key,
-                    issue_lines.line_number,
-                    issue_lines.quantity,
+                    issue_lines.tenant_id,
+                    issue_lines.replaces_key,
+                    issue_lines.usage_period,
+                    issue_lines.rule_id,
                     issue_lines.unit_price,
-                    issue_lines.event_count
+                    issue_lines.quantity,
+                    issue_lines.event_count,
+                    count(*) over (
+                        partition by
+                            issue_lines.tenant_id, issue_lines.replaces_key,
+                            issue_lines.usage_period, issue_lines.rule_id
+                    ) as lines_of_key
                 from issue_lines
-                inner join issue_plan as plan
-                    on
-                        issue_lines.tenant_id = plan.tenant_id
-                        and issue_lines.replaces_key = plan.replaces_key
                 where issue_lines.line_type <> 'subscription'
             ) as lines
             full outer join (
                 select
-                    invoice_number,
-                    line_number,
-                    count(*) as event_count,
-                    sum(segments) as quantity,
-                    sum(segments * unit_price) as exact_amount
-                from issue_events
-                group by invoice_number, line_number
-            ) as billed
+                    usage.tenant_id,
+                    coalesce(usage.replaces_invoice_number, '') as replaces_key,
+                    usage.usage_period,
+                    usage.rule_id,
+                    usage.unit_price,
+                    usage.quantity,
+                    usage.event_count
+                from {{ usage_quantities }} as usage
+            ) as usage
                 on
-                    lines.invoice_number_key = billed.invoice_number
-                    and lines.line_number = billed.line_number
+                    lines.tenant_id = usage.tenant_id
+                    and lines.replaces_key = usage.replaces_key
+                    and lines.usage_period = usage.usage_period
+                    and lines.rule_id = usage.rule_id
             where
-                lines.line_number is null
-                or billed.line_number is null
-                or lines.event_count <> billed.event_count
-                or lines.quantity <> billed.quantity
-                or lines.quantity * lines.unit_price <> billed.exact_amount
+                lines.tenant_id is null
+                or usage.tenant_id is null
+                or lines.lines_of_key > 1
+                or lines.event_count <> usage.event_count
+                or lines.quantity <> usage.quantity
+                or lines.quantity * lines.unit_price <> usage.quantity * usage.unit_price
         ) as inconsistent;
         if mismatches > 0 then
             raise exception 'issue of {{ label }}: % draft lines no longer match the priced events they bill (re-priced since the drafts were built?): nothing issued; run the close of {{ label }} again', mismatches;
@@ -245,22 +279,33 @@
     order by plan.invoice_number, lines.line_number;
 
     -- After their invoices and lines: one check per statement (migration 0020) finds each
-    -- event's line of an invoice issued here.
-    insert into billing.issued_invoice_events (event_id, invoice_number, line_number, tenant_id)
-    select event_id, invoice_number, line_number, tenant_id
-    from issue_events
-    order by event_id;
-
-    do $issue_check$
+    -- event's line of an invoice issued here. The rows appended are counted as they are:
+    -- each named a draft and one of its lines (inner joins, one line per key), so as many as
+    -- the drafts' events says every event of the drafts was recorded, once (the primary key).
+    do $issue_events$
+    declare
+        recorded bigint;
     begin
-        if (select coalesce(sum(event_count), 0) from issue_plan)
-            <> (select count(*) from billing.issued_invoice_events as issued
-                where issued.invoice_number in (select invoice_number from issue_plan))
-        then
+        insert into billing.issued_invoice_events (event_id, invoice_number, line_number, tenant_id)
+        select events.event_id, plan.invoice_number, lines.line_number, events.tenant_id
+        from {{ draft_events }} as events
+        inner join issue_plan as plan
+            on
+                events.tenant_id = plan.tenant_id
+                and coalesce(events.replaces_invoice_number, '') = plan.replaces_key
+        inner join issue_lines as lines
+            on
+                events.tenant_id = lines.tenant_id
+                and coalesce(events.replaces_invoice_number, '') = lines.replaces_key
+                and events.usage_period = lines.usage_period
+                and events.rule_id = lines.rule_id
+                and lines.line_type <> 'subscription';
+        get diagnostics recorded = row_count;
+        if (select coalesce(sum(event_count), 0) from issue_plan) <> recorded then
             raise exception 'issue of {{ label }}: events recorded do not match the drafts; nothing issued';
         end if;
     end
-    $issue_check$;
+    $issue_events$;
 
     -- A void of the period that requires a replacement and got no draft: its replacement
     -- came out empty. It is resolved, with the reason, and blocks no later close.

@@ -24,7 +24,15 @@ from warehouse.transform import issue_arguments, period_vars
 # [schema, name], as dagster-dbt names the models (billing/invoice_drafts, ...).
 ISSUED_INVOICES = dg.AssetKey(["billing", "issued_invoices"])
 # The dbt models the issue macro reads (macros/issue/issue_invoices.sql): its upstream.
-ISSUE_READS = ("invoice_drafts", "invoice_draft_lines", "int_invoiceable_charges", "close_blockers")
+ISSUE_READS = (
+    "invoice_drafts",
+    "invoice_draft_lines",
+    "invoice_draft_events",
+    "int_draft_usage_quantities",
+    "int_charges_priced",
+    "int_invoiceable_charges",
+    "close_blockers",
+)
 
 
 def _issued(billing: BillingResource, period: str) -> dict[str, tuple[str, Decimal]]:
