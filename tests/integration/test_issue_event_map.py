@@ -125,3 +125,23 @@ def test_draft_lines_older_than_their_usage_are_refused_and_nothing_issued(
     with pytest.raises(DbtFailedError, match="1 draft lines no longer match the priced events"):
         dbt_project.issue("2026-10")
     assert nothing_issued(database_url)
+
+
+def test_the_build_fails_when_the_drafts_usage_and_the_map_disagree(
+    database_url: str, dbt_project: DbtProject
+) -> None:
+    """The data test draft_usage_matches_event_map: the content check of every usage line
+    against the events the map gives it, in the build (a refresh's additive usage going
+    wrong would otherwise be issued under the map's events)."""
+    month(database_url)
+    dbt_project.build_models("2026-10")
+    check = ("test", "--select", "draft_usage_matches_event_map")
+    dbt_project.run(*check, period="2026-10")
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "update intermediate.int_draft_usage_quantities set quantity = quantity + 1"
+            " where usage_period = '2026-10' and tenant_id = %s",
+            (OTHER,),
+        )
+    with pytest.raises(DbtFailedError, match="draft_usage_matches_event_map"):
+        dbt_project.run(*check, period="2026-10")
