@@ -21,8 +21,9 @@
 {#- The last stream sequence staged, written into the SQL as a literal: with a subquery
     PostgreSQL assumes a third of raw.message_charged matches and scans all of it (payloads
     included) instead of the primary key's range of the new landings. -#}
-{%- set staged_through = 0 -%}
-{%- if is_incremental() and execute -%}
+{#- A unit test's `this` is its given rows (a CTE): there, the subquery. -#}
+{%- set staged_through = "(select coalesce(max(staged.stream_sequence), 0) from staged)" -%}
+{%- if is_incremental() and execute and model.resource_type == 'model' -%}
     {%- set staged_through = run_query(
         "select coalesce(max(stream_sequence), 0) from " ~ this
     ).rows[0][0] -%}
