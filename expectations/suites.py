@@ -87,24 +87,6 @@ def _checked_period(period: str) -> str:
     return Period.parse(period).label
 
 
-def raw_events_in_scope(period: str | None) -> str:
-    """The raw rows whose time a close checks: those of the month being closed, and those
-    landed since the last close (of any month). Never the whole history: an event that was
-    landed and closed around long ago cannot block every later close (issue 18). The view
-    raw.message_charged_in_close_scope (migration 0023) holds this rule; this is its SQL
-    condition, for readers and for the failure lists."""
-    since_last_close = (
-        "landed_at > coalesce((select max(closed_at) from billing.period_closes), '-infinity')"
-    )
-    if period is None:
-        return since_last_close
-    month = Period.parse(period)
-    start = month.start_instant.isoformat()
-    end = month.end_instant.isoformat()
-    # The period is validated (YYYY-MM) above: GX query assets take no bind parameters.
-    return f"(occurred_at >= '{start}' and occurred_at < '{end}') or {since_last_close}"
-
-
 def raw_events_suite(
     period: str | None = None,
     *,
@@ -112,7 +94,7 @@ def raw_events_suite(
     max_event_age: timedelta = MAX_EVENT_AGE,
 ) -> Suite:
     """raw.message_charged: the expected columns; and, on the rows in scope (those of the
-    month and those landed since the last close, `raw_events_in_scope`), non-null keys,
+    month and those landed since the last close: never the whole history, issue 18), non-null keys,
     segments 1-1000, known directions, and no event further ahead of its landing time than
     max_future_skew or older than max_event_age at landing (the loader's own bounds,
     BILLING_MAX_FUTURE_SKEW and BILLING_MAX_EVENT_AGE).
