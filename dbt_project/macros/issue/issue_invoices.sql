@@ -286,6 +286,8 @@
     declare
         recorded bigint;
     begin
+        -- The sort below keeps the month's events in memory (about 1.2 GB at 10M events).
+        perform set_config('work_mem', '2GB', true);
         insert into billing.issued_invoice_events (event_id, invoice_number, line_number, tenant_id)
         select events.event_id, plan.invoice_number, lines.line_number, events.tenant_id
         from {{ draft_events }} as events
@@ -299,7 +301,9 @@
                 and coalesce(events.replaces_invoice_number, '') = lines.replaces_key
                 and events.usage_period = lines.usage_period
                 and events.rule_id = lines.rule_id
-                and lines.line_type <> 'subscription';
+                and lines.line_type <> 'subscription'
+        -- In key order: the primary key's index is filled page by page, not at random.
+        order by events.event_id, plan.invoice_number;
         get diagnostics recorded = row_count;
         if (select coalesce(sum(event_count), 0) from issue_plan) <> recorded then
             raise exception 'issue of {{ label }}: events recorded do not match the drafts; nothing issued';
