@@ -22,6 +22,7 @@ def load_commands() -> None:
         database,
         events,
         exclusions,
+        explain,
         exporter,
         invoices,
         ledger,
