@@ -26,6 +26,7 @@ def load_commands() -> None:
         exporter,
         invoices,
         ledger,
+        margins,
         preview,
         sample,
         services,

@@ -80,6 +80,7 @@ reaggregated_charges as (
         tenant_id,
         operator_id,
         direction,
+        account_tier,
         currency,
         1 as event_count,
         segments,
@@ -98,6 +99,7 @@ kept_groups as (
         tenant_id,
         operator_id,
         direction,
+        account_tier,
         currency,
         event_count,
         segments,
@@ -115,6 +117,7 @@ new_charges as (
         tenant_id,
         operator_id,
         direction,
+        account_tier,
         currency,
         1 as event_count,
         segments,
@@ -145,6 +148,7 @@ rows_to_aggregate as (
         tenant_id,
         operator_id,
         direction,
+        account_tier,
         currency,
         1 as event_count,
         segments,
@@ -172,13 +176,14 @@ aggregated as (
         tenant_id,
         operator_id,
         direction,
+        account_tier,
         currency,
         cast(sum(event_count) as {{ dbt.type_bigint() }}) as event_count,
         cast(sum(segments) as {{ dbt.type_bigint() }}) as segments,
         cast(sum(revenue) as {{ dbt.type_numeric() }}) as revenue,
         cast(sum(cost) as {{ dbt.type_numeric() }}) as cost
     from rows_to_aggregate
-    group by period, tenant_id, operator_id, direction, currency
+    group by period, tenant_id, operator_id, direction, account_tier, currency
 
 ),
 
@@ -189,6 +194,7 @@ final as (
         tenant_id,
         operator_id,
         direction,
+        account_tier,
         currency,
         event_count,
         segments,
