@@ -9,7 +9,7 @@ MONTH ?= 2026-10
 PACKAGES := billing billing_cli finance producers warehouse loader exporter orchestration invoice_renderer expectations
 
 .PHONY: help venv demo test lint sqllint typecheck imports security unit bench clean down \
-	tools-deploy tools-observe helm-sync
+	tools-deploy tools-observe tools-browser helm-sync
 
 help:
 	@echo "make demo   set up, start embedded services, bill a sample month, write PDFs"
@@ -64,7 +64,7 @@ helm-sync:
 
 # Coverage includes the processes the tests start (the billing command, the loader, workers):
 # pyproject.toml [tool.coverage.run]; the thresholds are [tool.coverage-gate].
-test: lint sqllint typecheck imports security tools-deploy tools-observe
+test: lint sqllint typecheck imports security tools-deploy tools-observe tools-browser
 	rm -rf .coverage-data && mkdir -p .coverage-data
 	PATH="$(CURDIR)/$(TOOLS):$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --cov --cov-report= tests
 	$(BIN)/python scripts/coverage_gate.py
@@ -73,6 +73,10 @@ test: lint sqllint typecheck imports security tools-deploy tools-observe
 # the end-to-end alert test (tests/observability/) run them.
 tools-observe:
 	./scripts/install-prometheus.sh
+
+# Chromium (Debian's package) for the headless-browser test of the dbt docs site.
+tools-browser:
+	./scripts/install-chromium.sh
 
 unit: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/unit tests/contract

@@ -20,6 +20,7 @@ def load_commands() -> None:
         accounts,
         close,
         database,
+        docs,
         events,
         exclusions,
         explain,
