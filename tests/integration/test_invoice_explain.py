@@ -2,7 +2,7 @@
 
 A real month is built and issued by dbt; explain must list exactly the events the issued
 event map holds for a line, name the catalogue row and tier behind it, say when a line is
-late usage, and refuse a bad number or line in one line.
+late usage, and refuse a bad number or line in one line (exit 2).
 """
 
 from __future__ import annotations
@@ -112,11 +112,7 @@ def test_explain_names_the_rule_tier_and_late_usage_of_each_line(
     assert f"events     1 event of {quantity} segments (the line's quantity: {quantity})" in single
     assert "line 1 " not in single or line_number == 1
 
-
-def test_explain_refuses_a_bad_number_or_line_in_one_line(
-    database_url: str, dbt_project: DbtProject
-) -> None:
-    number, _ = issued_month(database_url, dbt_project)
+    # Refusals: one line each, exit 2, on the same issued month.
     for arguments, expected in (
         (("INV-1",), "is not an invoice number"),
         (("INV-202610-000099",), "no issued invoice INV-202610-000099"),
