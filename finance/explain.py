@@ -12,25 +12,26 @@ For each line of an issued invoice it reads, as Finance:
 
 Nothing here prices anything: every figure is read from relations the close and the dbt
 models wrote. Reading the event map scans billing.issued_invoice_events (it is keyed by
-event, not by invoice: an index by invoice would cost every close a second 10M-row index).
+event, not by invoice: an index by invoice would cost every close a second 10M-row index),
+so it is read per invoice, twice (every line's sums, then every line's sample), never per line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import dict_row
 
 from billing import issued
 from billing.errors import RefusedError
 from billing.issued import InvoiceLine, IssuedInvoice
+from billing.periods import Period
 from finance.invoices import InvoiceNotFoundError, validate_invoice_number
 
 Connection = psycopg.Connection[Any]
@@ -123,8 +124,11 @@ _TIERS = """
     order by effective_from
 """
 
-_LINE_EVENTS = sql.SQL("""
+# The invoice's events with their line and today's pricing of them: one scan of the map per
+# query, whatever the number of lines (the map is keyed by event, not by invoice).
+_INVOICE_EVENTS = """
     select
+        map.line_number,
         map.event_id,
         charges.occurred_at,
         charges.operator_id,
@@ -137,32 +141,55 @@ _LINE_EVENTS = sql.SQL("""
         charges.stream_sequence
     from billing.issued_invoice_events as map
     left join intermediate.int_charges_priced as charges on charges.event_id = map.event_id
-    where map.invoice_number = %(number)s and map.line_number = %(line)s
-""")
+    where map.invoice_number = %(number)s
+"""
 
-_SUMMARY = sql.SQL("""
-    with line_events as ({line_events})
+# Per line: the events' count and sums, and how many today's build prices otherwise.
+_SUMMARIES = f"""
+    with invoice_events as ({_INVOICE_EVENTS})
     select
+        invoice_events.line_number,
         count(*) as events,
-        coalesce(sum(segments), 0) as segments,
-        coalesce(sum(amount), 0) as exact_amount,
-        min(occurred_at) as first_occurred_at,
-        max(occurred_at) as last_occurred_at,
+        coalesce(sum(invoice_events.segments), 0) as segments,
+        coalesce(sum(invoice_events.amount), 0) as exact_amount,
+        min(invoice_events.occurred_at) as first_occurred_at,
+        max(invoice_events.occurred_at) as last_occurred_at,
         count(*) filter (
-            where rule_id is distinct from %(rule_id)s or unit_price is distinct from %(price)s
+            where invoice_events.rule_id is distinct from lines.rule_id
+                or invoice_events.unit_price is distinct from lines.unit_price
         ) as repriced
-    from line_events
-""").format(line_events=_LINE_EVENTS)
+    from invoice_events
+    inner join billing.issued_invoice_lines as lines
+        on lines.invoice_number = %(number)s and lines.line_number = invoice_events.line_number
+    group by invoice_events.line_number
+"""  # noqa: S608 (constant SQL, values as parameters)
 
-_SAMPLE = sql.SQL("""
-    with line_events as ({line_events})
-    select * from line_events order by occurred_at, event_id limit {sample_size}
-""").format(line_events=_LINE_EVENTS, sample_size=sql.Literal(SAMPLE_SIZE))
+# Per line: its first SAMPLE_SIZE events in occurrence order.
+_SAMPLES = f"""
+    with invoice_events as ({_INVOICE_EVENTS}),
+    numbered as (
+        select
+            invoice_events.*,
+            row_number() over (
+                partition by line_number order by occurred_at, event_id
+            ) as position
+        from invoice_events
+    )
+    select * from numbered where position <= {SAMPLE_SIZE}
+    order by line_number, position
+"""  # noqa: S608 (constant SQL, values as parameters)
 
-_ALL = sql.SQL("""
-    select %(line)s, line_events.* from ({line_events}) as line_events
-    order by occurred_at, event_id
-""").format(line_events=_LINE_EVENTS)
+# Every event of the usage lines (all, or one), for --events.
+_ALL = f"""
+    with invoice_events as ({_INVOICE_EVENTS})
+    select invoice_events.*
+    from invoice_events
+    inner join billing.issued_invoice_lines as lines
+        on lines.invoice_number = %(number)s and lines.line_number = invoice_events.line_number
+    where lines.rule_id is not null
+        and (cast(%(line)s as integer) is null or invoice_events.line_number = %(line)s)
+    order by invoice_events.line_number, invoice_events.occurred_at, invoice_events.event_id
+"""  # noqa: S608 (constant SQL, values as parameters)
 
 
 def _catalogue_row(conn: Connection, line: InvoiceLine) -> CatalogueRow | None:
@@ -181,11 +208,8 @@ def _catalogue_row(conn: Connection, line: InvoiceLine) -> CatalogueRow | None:
 def _line_dates(invoice: IssuedInvoice, line: InvoiceLine) -> tuple[date, date]:
     if line.service_start is not None and line.service_end is not None:
         return line.service_start, line.service_end
-    period = line.usage_period or invoice.period
-    year, month = (int(part) for part in period.split("-"))
-    first = date(year, month, 1)
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return first, date.fromordinal(following.toordinal() - 1)
+    period = Period.parse(line.usage_period or invoice.period)
+    return period.start, period.end - timedelta(days=1)
 
 
 def _tiers(conn: Connection, tenant_id: UUID, start: date, end: date) -> tuple[TierRange, ...]:
@@ -193,26 +217,30 @@ def _tiers(conn: Connection, tenant_id: UUID, start: date, end: date) -> tuple[T
     return tuple(TierRange(*row) for row in rows)
 
 
-def _events(conn: Connection, number: str, line: InvoiceLine) -> EventSummary:
-    arguments = {
-        "number": number,
-        "line": line.line_number,
-        "rule_id": line.rule_id,
-        "price": line.unit_price,
-    }
+def _event_summaries(conn: Connection, number: str) -> dict[int, EventSummary]:
+    """Each line's events (lines without events have none): two scans of the map in all."""
+    arguments = {"number": number}
     with conn.cursor(row_factory=dict_row) as cursor:
-        summary = cursor.execute(_SUMMARY, arguments).fetchone()
-        sample = tuple(cursor.execute(_SAMPLE, arguments).fetchall())
-    assert summary is not None  # an aggregate always returns its row
-    return EventSummary(
-        events=summary["events"],
-        segments=summary["segments"],
-        exact_amount=summary["exact_amount"],
-        first_occurred_at=summary["first_occurred_at"],
-        last_occurred_at=summary["last_occurred_at"],
-        repriced=summary["repriced"],
-        sample=sample,
-    )
+        samples: dict[int, list[dict[str, Any]]] = {}
+        for event in cursor.execute(_SAMPLES, arguments):
+            line_number = event.pop("line_number")
+            event.pop("position")
+            samples.setdefault(line_number, []).append(event)
+        return {
+            summary["line_number"]: EventSummary(
+                events=summary["events"],
+                segments=summary["segments"],
+                exact_amount=summary["exact_amount"],
+                first_occurred_at=summary["first_occurred_at"],
+                last_occurred_at=summary["last_occurred_at"],
+                repriced=summary["repriced"],
+                sample=tuple(samples.get(summary["line_number"], ())),
+            )
+            for summary in cursor.execute(_SUMMARIES, arguments)
+        }
+
+
+_NO_EVENTS = EventSummary(0, 0, Decimal(0), None, None, 0, ())
 
 
 def _find(conn: Connection, number: str) -> IssuedInvoice:
@@ -244,6 +272,7 @@ def explain(conn: Connection, number: str, line_number: int | None = None) -> Ex
         if invoice.replaces_invoice_number is not None
         else None
     )
+    summaries = _event_summaries(conn, number)
     explained = []
     for line in _selected_lines(invoice, line_number):
         start, end = _line_dates(invoice, line)
@@ -252,7 +281,11 @@ def explain(conn: Connection, number: str, line_number: int | None = None) -> Ex
                 line=line,
                 catalogue_row=_catalogue_row(conn, line),
                 tiers=_tiers(conn, invoice.tenant_id, start, end),
-                events=None if line.line_type == "subscription" else _events(conn, number, line),
+                events=(
+                    None
+                    if line.line_type == "subscription"
+                    else summaries.get(line.line_number, _NO_EVENTS)
+                ),
                 late=line.line_type == "late_usage",
             )
         )
@@ -262,11 +295,9 @@ def explain(conn: Connection, number: str, line_number: int | None = None) -> Ex
 def line_events(
     conn: Connection, number: str, line_number: int | None
 ) -> Iterator[tuple[Any, ...]]:
-    """Every event behind a line (or every usage line) of an invoice, in occurrence order:
-    rows of EVENT_COLUMNS preceded by the line number."""
-    invoice = _find(conn, number)
-    lines = [line for line in _selected_lines(invoice, line_number) if line.rule_id is not None]
+    """Every event behind a line (or every usage line) of an invoice, in line then occurrence
+    order: rows of EVENT_COLUMNS preceded by the line number."""
+    _selected_lines(_find(conn, number), line_number)  # refuses an unknown number or line
     with conn.cursor(name="line_events") as cursor:
-        for line in lines:
-            cursor.execute(_ALL, {"number": number, "line": line.line_number})
-            yield from cursor
+        cursor.execute(_ALL, {"number": number, "line": line_number})
+        yield from cursor
