@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from billing.localservices import free_port
-from tests.support.coverage import subprocess_environment
+from tests.support.cli import billing_server
 
 STARTUP_SECONDS = 120
 QUERY = "{ assetNodes { assetKey { path } groupName } }"
@@ -31,22 +27,14 @@ def graphql(url: str, query: str) -> dict[str, object]:
 
 def test_billing_ui_serves_the_asset_graph(tmp_path: Path) -> None:
     port = free_port()
-    process = subprocess.Popen(
-        [str(Path(sys.prefix) / "bin" / "billing"), "ui", "--port", str(port)],
-        env={**os.environ, **subprocess_environment(), "BILLING_STATE_DIR": str(tmp_path)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
+    with billing_server("ui", "--port", str(port), BILLING_STATE_DIR=str(tmp_path)) as process:
         deadline = time.monotonic() + STARTUP_SECONDS
         answer: dict[str, object] | None = None
         while time.monotonic() < deadline and process.poll() is None:
             try:
                 answer = graphql(url, QUERY)
-                nodes = answer.get("data", {}).get("assetNodes")  # type: ignore[union-attr]
+                nodes = answer.get("data", {}).get("assetNodes")  # type: ignore[attr-defined]
                 if nodes:
                     break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -66,10 +54,3 @@ def test_billing_ui_serves_the_asset_graph(tmp_path: Path) -> None:
         assert keys["billing/invoice_documents"] == "invoicing"
         # The UI reads the instance under the state folder (DAGSTER_HOME).
         assert (tmp_path / "dagster" / "dagster.yaml").exists()
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)

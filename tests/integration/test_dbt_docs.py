@@ -5,11 +5,8 @@ the raw events and the catalogues."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -18,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from billing.localservices import free_port
-from tests.support.coverage import subprocess_environment
+from tests.support.cli import billing_server
 from tests.support.dbt import DbtProject
 
 STARTUP_SECONDS = 180
@@ -97,21 +94,15 @@ def test_the_docs_site_is_served_and_renders_in_chromium(
 ) -> None:
     dbt_project.build_models("2026-10")  # the catalog then has every model's columns
     port = free_port()
-    process = subprocess.Popen(
-        [str(Path(sys.prefix) / "bin" / "billing"), "docs", "--port", str(port)],
-        env={
-            **os.environ,
-            **subprocess_environment(),
-            "BILLING_STATE_DIR": str(tmp_path / "state"),
-            "BILLING_DATABASE_URL": database_url,
-        },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
     site = f"http://127.0.0.1:{port}"
-    try:
+    with billing_server(
+        "docs",
+        "--port",
+        str(port),
+        stop_seconds=20,
+        BILLING_STATE_DIR=str(tmp_path / "state"),
+        BILLING_DATABASE_URL=database_url,
+    ) as process:
         wait_for(f"{site}/index.html", process)
         manifest = fetch_json(f"{site}/manifest.json")
         exposures = {entry["name"]: key for key, entry in manifest["exposures"].items()}
@@ -137,10 +128,3 @@ def test_the_docs_site_is_served_and_renders_in_chromium(
         assert shot.returncode == 0, shot.stderr
         assert screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
         assert screenshot.stat().st_size > 20_000  # a rendered page, not a blank one
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.coverage import subprocess_environment
@@ -35,3 +38,29 @@ def one_line(stream: str) -> str:
     assert "Traceback" not in stream, stream
     assert len(lines) == 1, stream
     return lines[0]
+
+
+@contextlib.contextmanager
+def billing_server(
+    *arguments: str, stop_seconds: float = 30, **environment: str
+) -> Iterator[subprocess.Popen[str]]:
+    """Start a long-running `billing ARGUMENTS` (ui, docs) in its own process group, with this
+    shell's environment and the given variables; on exit stop it as Ctrl-C does (SIGINT to
+    the group), then kill the group if it has not stopped within `stop_seconds`."""
+    process = subprocess.Popen(
+        [BILLING, *arguments],
+        env={**os.environ, **subprocess_environment(), **environment},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=stop_seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
