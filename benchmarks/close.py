@@ -75,6 +75,7 @@ from common import (
     month_bounds,
     next_month,
     previous_month,
+    read_run_results,
     seconds_of,
     timed,
     verdict,
@@ -322,6 +323,8 @@ class CloseRun:
     month: str
     seconds: float
     steps: dict[str, float]
+    # The dbt build's nodes (models, seeds, tests), from its run_results.json.
+    nodes: dict[str, ModelRun] = field(default_factory=dict)
 
     @property
     def gx_seconds(self) -> float:
@@ -346,6 +349,7 @@ def dagster_close(bench: Bench, month: str, with_documents: bool) -> CloseRun:
 
     from orchestration.definitions import build_definitions
     from orchestration.defs.close.schedules import CLOSE_JOB_NAME
+    from orchestration.defs.dbt.project import RUNS_DIR
     from orchestration.defs.documents.assets import INVOICE_DOCUMENTS, INVOICE_EVENTS
     from orchestration.defs.resources import BillingResource
 
@@ -384,7 +388,8 @@ def dagster_close(bench: Bench, month: str, with_documents: bool) -> CloseRun:
         for event in result.all_events
         if event.event_type == dg.DagsterEventType.STEP_SUCCESS
     }
-    return CloseRun(month, seconds, steps)
+    build_target = RUNS_DIR / f"close-{month}-{result.run_id[:8]}"
+    return CloseRun(month, seconds, steps, read_run_results(build_target))
 
 
 def bare_insert(url: str) -> tuple[float, int]:
@@ -552,6 +557,7 @@ class MonthClose:
             "generate_seconds": self.generate_seconds,
             "close_seconds": self.close.seconds,
             "close_steps": self.close.steps,
+            "close_nodes": {name: node.as_json() for name, node in self.close.nodes.items()},
         }
 
 
@@ -608,6 +614,26 @@ def months_table(closes: list[MonthClose], issued: dict[str, int]) -> Table:
         )
     table.add_row(
         f"{closes[-1].month} / {closes[0].month}", "last / from nothing", f"{last / first:.2f}"
+    )
+    return table
+
+
+def months_models_table(closes: list[MonthClose], shown: int = 15) -> Table:
+    """The close builds' slowest nodes (models and tests), seconds month by month: what grows."""
+    table = Table(title="Consecutive months: the close's dbt nodes, seconds (slowest first)")
+    table.add_column("node")
+    for row in closes:
+        table.add_column(row.month, justify="right")
+    totals: dict[str, float] = {}
+    for row in closes:
+        for name, node in row.close.nodes.items():
+            totals[name] = max(totals.get(name, 0.0), node.seconds)
+    for name in sorted(totals, key=lambda node: -totals[node])[:shown]:
+        cells = [row.close.nodes.get(name) for row in closes]
+        table.add_row(name, *(f"{cell.seconds:.1f}" if cell else "-" for cell in cells))
+    table.add_row(
+        "every node",
+        *(f"{sum(node.seconds for node in row.close.nodes.values()):.1f}" for row in closes),
     )
     return table
 
@@ -967,6 +993,7 @@ def main() -> None:
     console.print(baseline_table(run))
     if args.months > 1:
         console.print(months_table(closes, issued))
+        console.print(months_models_table(closes))
     else:
         console.print(f"issued invoices per period: {issued}")
     rows = targets(run, closes)
