@@ -341,13 +341,19 @@
     from issue_resolutions
     order by invoice_number;
 
-    insert into billing.period_closes (period, kind, closed_at, invoice_count, event_count)
+    -- With the pricing state the drafts were built from (migration 0024): the mark after
+    -- which int_invoiceable_charges checks priced events of closed months against the
+    -- issued events again.
+    insert into billing.period_closes (
+        period, kind, closed_at, invoice_count, event_count, priced_through
+    )
     select
         '{{ label }}',
         case when status.is_closed then 'replacement' else 'close' end,
         now(),
         (select count(*) from issue_plan),
-        (select coalesce(sum(event_count), 0) from issue_plan)
+        (select coalesce(sum(event_count), 0) from issue_plan),
+        (select events.priced_through from {{ draft_events }} as events limit 1)
     from (
         select exists (
             select 1 from billing.period_closes

@@ -1,8 +1,44 @@
 {#- A view: the drafts aggregate it once and the issue step reads it once more inside its
     transaction, so the event -> line map is computed from the same rule and never copied
     (10M rows written for nothing). The issue step refuses if anything it depends on changed
-    since the drafts were built (int_period_close_status). -#}
+    since the drafts were built (int_period_close_status).
+
+    What is checked against the issued events (issue 19: that anti-join over every closed
+    month made each close slower than the one before), from billing.period_closes:
+      - a month after every closed month is on no issued invoice (an issue bills events of
+        months up to its own period): no check at all;
+      - a month up to the last closed one: only its events priced after the pricing state of
+        the last first-close (priced_through, migration 0024) are checked; those priced up to
+        it, of a month up to that close's period, are settled (that close billed every
+        invoiceable event, and an event of an invoice voided since is priced again by the
+        next build).
+    The marks are written into the SQL as literals (so PostgreSQL reads the period and
+    priced_at ranges through their indexes), read when the view is built: the view is built
+    by the same run that reads it, and the issue step refuses drafts built before another
+    close. -#}
 {{ config(materialized='view') }}
+
+{%- set closes = ref('stg_issued__period_closes') -%}
+{%- set closed_through = "(select coalesce(max(period), '') from " ~ closes ~ ")" -%}
+{%- set mark = "(select period, priced_through from " ~ closes
+    ~ " where kind = 'close' and priced_through is not null"
+    ~ " and close_id = (select max(close_id) from " ~ closes
+    ~ " where kind = 'close' and priced_through is not null))" -%}
+{%- set marked_period = "(select coalesce(max(period), '') from " ~ mark ~ " as mark)" -%}
+{%- set marked_priced_at = "(select max(priced_through) from " ~ mark ~ " as mark)" -%}
+{#- Literals once the staged closes exist (a build has them: they come first); subqueries in
+    a unit test (its given rows) and when compiling before any build. -#}
+{%- if execute and model.resource_type == 'model'
+    and adapter.get_relation(closes.database, closes.schema, closes.identifier) is not none -%}
+    {%- set marks = run_query(
+        "select " ~ closed_through ~ ", " ~ marked_period ~ ", cast(" ~ marked_priced_at
+        ~ " as " ~ dbt.type_string() ~ ")"
+    ).rows[0] -%}
+    {%- set closed_through = "'" ~ marks[0] ~ "'" -%}
+    {%- set marked_period = "'" ~ marks[1] ~ "'" -%}
+    {%- set marked_priced_at = "cast('" ~ (marks[2] or '1970-01-01') ~ "' as "
+        ~ dbt.type_timestamp() ~ ")" -%}
+{%- endif %}
 
 with
 
@@ -38,16 +74,39 @@ issued_invoice_events as (
 
 ),
 
-unbilled_charges as {{ inline_cte() }} (
+-- Of a month after every closed month: on no issued invoice.
+charges_after_closed_months as (
+
+    select priced_charges.*
+    from priced_charges
+    where priced_charges.period > {{ closed_through }}
+
+),
+
+-- Of a closed month, and not settled by the last first-close's pricing state: checked.
+unsettled_charges_of_closed_months as (
 
     select priced_charges.*
     from priced_charges
     where
-        not exists (
+        priced_charges.period <= {{ closed_through }}
+        and (
+            priced_charges.period > {{ marked_period }}
+            or priced_charges.priced_at > {{ marked_priced_at }}
+        )
+        and not exists (
             select 1
             from billed_events
             where billed_events.event_id = priced_charges.event_id
         )
+
+),
+
+unbilled_charges as {{ inline_cte() }} (
+
+    select * from charges_after_closed_months
+    union all
+    select * from unsettled_charges_of_closed_months
 
 ),
 

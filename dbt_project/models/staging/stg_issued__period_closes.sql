@@ -8,5 +8,6 @@ select
     closed_at,
     closed_by,
     invoice_count,
-    event_count
+    event_count,
+    priced_through
 from {{ source('issued', 'period_closes') }}
