@@ -54,6 +54,7 @@ import contextlib
 import json
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -75,7 +76,6 @@ from common import (
     month_bounds,
     next_month,
     previous_month,
-    read_run_results,
     seconds_of,
     timed,
     verdict,
@@ -349,7 +349,6 @@ def dagster_close(bench: Bench, month: str, with_documents: bool) -> CloseRun:
 
     from orchestration.definitions import build_definitions
     from orchestration.defs.close.schedules import CLOSE_JOB_NAME
-    from orchestration.defs.dbt.project import RUNS_DIR
     from orchestration.defs.documents.assets import INVOICE_DOCUMENTS, INVOICE_EVENTS
     from orchestration.defs.resources import BillingResource
 
@@ -388,8 +387,30 @@ def dagster_close(bench: Bench, month: str, with_documents: bool) -> CloseRun:
         for event in result.all_events
         if event.event_type == dg.DagsterEventType.STEP_SUCCESS
     }
-    build_target = RUNS_DIR / f"close-{month}-{result.run_id[:8]}"
-    return CloseRun(month, seconds, steps, read_run_results(build_target))
+    return CloseRun(month, seconds, steps, build_nodes(result.all_events))
+
+
+def build_nodes(events: Sequence[Any]) -> dict[str, ModelRun]:
+    """The dbt build's models and tests as the close reported them (dagster-dbt's metadata
+    of each materialization and check: unique_id, Execution Duration). The build's own
+    run_results.json is overwritten by the issue step, which runs in the same folder."""
+    import dagster as dg
+
+    nodes: dict[str, ModelRun] = {}
+    for event in events:
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            metadata = event.step_materialization_data.materialization.metadata
+            kind = "model"
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            metadata = event.event_specific_data.metadata
+            kind = "test"
+        else:
+            continue
+        unique_id, duration = metadata.get("unique_id"), metadata.get("Execution Duration")
+        if unique_id is None or duration is None:
+            continue
+        nodes[str(unique_id.value).split(".")[-1]] = ModelRun(float(duration.value), kind, None)
+    return nodes
 
 
 def bare_insert(url: str) -> tuple[float, int]:
