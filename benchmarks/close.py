@@ -409,7 +409,9 @@ def build_nodes(events: Sequence[Any]) -> dict[str, ModelRun]:
         unique_id, duration = metadata.get("unique_id"), metadata.get("Execution Duration")
         if unique_id is None or duration is None:
             continue
-        nodes[str(unique_id.value).split(".")[-1]] = ModelRun(float(duration.value), kind, None)
+        # model.billing.NAME, test.billing.NAME.HASH
+        name = str(unique_id.value).split(".")[2]
+        nodes[name] = ModelRun(float(duration.value), kind, None)
     return nodes
 
 
