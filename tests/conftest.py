@@ -262,13 +262,6 @@ def login(database_url: str) -> Iterator[LoginFactory]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest tests first (the property tests, then those marked slow: a minute or more
-    under `make test`): a long test scheduled last keeps one worker busy after the others have
-    finished everything else."""
-
-    def rank(item: pytest.Item) -> int:
-        if "tests/property/" in item.nodeid:
-            return 0
-        return 1 if item.get_closest_marker("slow") else 2
-
-    items.sort(key=rank)
+    """The property tests first: they are the longest (minutes), and with `-n 2` a long test
+    scheduled last keeps one worker busy after the other has finished everything else."""
+    items.sort(key=lambda item: 0 if "tests/property/" in item.nodeid else 1)

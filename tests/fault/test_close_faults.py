@@ -67,7 +67,6 @@ def environment(database_url: str, nats_url: str, tmp_path: Path) -> dict[str, s
     }
 
 
-@pytest.mark.slow
 def test_6_a_close_killed_at_each_step_then_rerun_issues_everything_once(
     database_url: str,
     nats_url: str,
@@ -206,7 +205,6 @@ def test_7_late_events_after_a_close_are_billed_once_by_the_next_close(
     report("late events after a close", sent, len(late), state, september.line())
 
 
-@pytest.mark.slow
 def test_8_two_then_three_closes_of_one_month_at_once_issue_once(
     database_url: str, dbt_project: DbtProject, login: LoginFactory, tmp_path: Path
 ) -> None:

@@ -130,7 +130,6 @@ def test_ready_turns_false_within_a_probe_when_postgres_stops_while_idle(
         assert loader.stop() == 0, loader.output()
 
 
-@pytest.mark.slow
 def test_postgres_stopped_for_10_s_mid_load_loses_and_doubles_nothing(
     postgres: OwnPostgres, own_database: str, nats_url: str, tmp_path: Path, dbt_target_path: Path
 ) -> None:
@@ -168,7 +167,6 @@ def test_postgres_stopped_for_10_s_mid_load_loses_and_doubles_nothing(
     ledger_reconciles(own_database, dbt_target_path, seed=True)
 
 
-@pytest.mark.slow
 def test_nats_stopped_for_10_s_mid_load_loses_and_doubles_nothing(
     database_url: str, tmp_path: Path, dbt_target_path: Path
 ) -> None:

@@ -14,8 +14,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from billing.localservices import free_port
 from tests.support.cli import billing_server
 from tests.support.dbt import DbtProject
@@ -91,7 +89,6 @@ def upstream(manifest: dict[str, Any], node: str) -> set[str]:
     return seen
 
 
-@pytest.mark.slow
 def test_the_docs_site_is_served_and_renders_in_chromium(
     database_url: str, dbt_project: DbtProject, tmp_path: Path
 ) -> None:

@@ -258,7 +258,6 @@ def test_billing_events_exclude_refuses_unknown_ids_in_one_line_and_reads_a_file
     assert "1 event(s) no longer excluded" in revoked.stdout
 
 
-@pytest.mark.slow
 def test_billing_close_prints_the_exact_command_and_that_command_unblocks_it(
     database_url: str,
     nats_url: str,

@@ -181,7 +181,6 @@ def test_a_price_change_on_the_15th_gives_two_lines(
     ]
 
 
-@pytest.mark.slow
 def test_a_catalogue_edit_reprices_the_open_month_and_never_an_issued_invoice(
     database_url: str, dbt_project: DbtProject
 ) -> None:

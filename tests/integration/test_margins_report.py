@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 
 from tests.support.billing_data import Event, add_account, add_tier, at, land_events
 from tests.support.cli import billing, one_line
@@ -84,7 +83,6 @@ def assert_totals_match(url: str, state: str) -> None:
                 assert Decimal(row["margin"]) == Decimal(row["revenue"]) - Decimal(row["cost"])
 
 
-@pytest.mark.slow
 def test_margins_by_every_dimension_total_billing_margins_open_then_closed(
     database_url: str, dbt_project: DbtProject
 ) -> None:

@@ -100,7 +100,6 @@ def land_month(database_url: str) -> None:
         )
 
 
-@pytest.mark.slow
 def test_a_month_is_closed_then_closing_again_issues_nothing_and_stale_drafts_are_refused(
     billing: BillingResource, database_url: str, nats_url: str, tmp_path: Path
 ) -> None:

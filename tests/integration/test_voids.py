@@ -58,7 +58,6 @@ def closed_october(
     return dbt_project
 
 
-@pytest.mark.slow
 def test_finance_voids_and_the_re_close_issues_a_corrected_replacement(
     database_url: str, closed_october: DbtProject, login: LoginFactory
 ) -> None:
@@ -197,7 +196,6 @@ def test_a_void_without_replacement_writes_off_its_events_and_fee_days(
         conn.execute("select count(*) from billing.written_off_events")
 
 
-@pytest.mark.slow
 def test_an_empty_replacement_resolves_the_void_and_blocks_no_later_close(
     database_url: str, dbt_project: DbtProject, login: LoginFactory
 ) -> None:
