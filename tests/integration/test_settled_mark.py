@@ -6,21 +6,16 @@ only the rows a close can still bill (macros/close/settled_rows.sql). Issue 19."
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import psycopg
 
 from tests.support.billing_data import Event, add_account, at, land_events
 from tests.support.dbt import DbtProject
+from tests.support.ingest import rows
 
 TENANT = uuid.UUID("d0000000-0000-4000-8000-0000000000d2")
 OTHER = uuid.UUID("e0000000-0000-4000-8000-0000000000e2")
 PRICED_TEST = ("test", "--select", "int_charges_priced,test_type:data")
-
-
-def rows(database_url: str, query: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(database_url) as conn:
-        return conn.execute(query).fetchall()
 
 
 def land(database_url: str, events: list[Event]) -> None:

@@ -14,7 +14,11 @@
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- if where in ('unsettled_charges', 'unsettled_months') -%}
-        {%- set mark = settled_mark() -%}
+        {%- set source_node = graph.sources['source.billing.issued.period_closes'] -%}
+        {%- set closes = api.Relation.create(
+            database=source_node.database, schema=source_node.schema,
+            identifier=source_node.identifier) -%}
+        {%- set mark = settled_mark(closes, as_literals=execute) -%}
         {%- if where == 'unsettled_charges' -%}
             {%- set where = "(period > " ~ mark['period'] ~ " or priced_at > "
                 ~ mark['priced_through'] ~ ")" -%}
@@ -31,22 +35,33 @@
     {{ return(relation) }}
 {%- endmacro %}
 
-{#- The last first-close's period and pricing state as SQL literals ('' and the epoch when
-    none recorded one: nothing is settled). -#}
-{% macro settled_mark() -%}
-    {%- set source_node = graph.sources['source.billing.issued.period_closes'] -%}
-    {%- set closes = api.Relation.create(
-        database=source_node.database, schema=source_node.schema,
-        identifier=source_node.identifier) -%}
-    {%- set found = run_query(
-        "select period, cast(priced_through as " ~ dbt.type_string() ~ ") from " ~ closes
+{#- The marks of the closes recorded in `closes` (billing.period_closes or its staged view), as
+    SQL expressions: closed_through, the latest period of any close ('' when none: no month
+    is closed); period and priced_through, those of the last first-close that recorded its
+    pricing state ('' and no time when none: nothing is settled). Subqueries over `closes`,
+    or, with as_literals, their values read now, written as literals (PostgreSQL then plans
+    the period and priced_at ranges on the values, through their indexes). -#}
+{% macro settled_mark(closes, as_literals) -%}
+    {%- set marked = "(select period, priced_through from " ~ closes
         ~ " where kind = 'close' and priced_through is not null"
-        ~ " order by close_id desc limit 1"
-    ) if execute else none -%}
-    {%- set row = found.rows[0] if found is not none and found.rows | length > 0 else none -%}
-    {{ return({
-        'period': "'" ~ (row[0] if row else '') ~ "'",
-        'priced_through': "cast('" ~ (row[1] if row else '1970-01-01') ~ "' as "
-            ~ dbt.type_timestamp() ~ ")",
-    }) }}
+        ~ " and close_id = (select max(close_id) from " ~ closes
+        ~ " where kind = 'close' and priced_through is not null))" -%}
+    {%- set mark = {
+        'closed_through': "(select coalesce(max(period), '') from " ~ closes ~ ")",
+        'period': "(select coalesce(max(period), '') from " ~ marked ~ " as mark)",
+        'priced_through': "(select max(priced_through) from " ~ marked ~ " as mark)",
+    } -%}
+    {%- if as_literals -%}
+        {%- set values = run_query(
+            "select " ~ mark['closed_through'] ~ ", " ~ mark['period'] ~ ", cast("
+            ~ mark['priced_through'] ~ " as " ~ dbt.type_string() ~ ")"
+        ).rows[0] -%}
+        {%- set mark = {
+            'closed_through': "'" ~ values[0] ~ "'",
+            'period': "'" ~ values[1] ~ "'",
+            'priced_through': "cast('" ~ (values[2] or '1970-01-01') ~ "' as "
+                ~ dbt.type_timestamp() ~ ")",
+        } -%}
+    {%- endif -%}
+    {{ return(mark) }}
 {%- endmacro %}

@@ -19,26 +19,13 @@
 {{ config(materialized='view') }}
 
 {%- set closes = ref('stg_issued__period_closes') -%}
-{%- set closed_through = "(select coalesce(max(period), '') from " ~ closes ~ ")" -%}
-{%- set mark = "(select period, priced_through from " ~ closes
-    ~ " where kind = 'close' and priced_through is not null"
-    ~ " and close_id = (select max(close_id) from " ~ closes
-    ~ " where kind = 'close' and priced_through is not null))" -%}
-{%- set marked_period = "(select coalesce(max(period), '') from " ~ mark ~ " as mark)" -%}
-{%- set marked_priced_at = "(select max(priced_through) from " ~ mark ~ " as mark)" -%}
 {#- Literals once the staged closes exist (a build has them: they come first); subqueries in
     a unit test (its given rows) and when compiling before any build. -#}
-{%- if execute and model.resource_type == 'model'
-    and adapter.get_relation(closes.database, closes.schema, closes.identifier) is not none -%}
-    {%- set marks = run_query(
-        "select " ~ closed_through ~ ", " ~ marked_period ~ ", cast(" ~ marked_priced_at
-        ~ " as " ~ dbt.type_string() ~ ")"
-    ).rows[0] -%}
-    {%- set closed_through = "'" ~ marks[0] ~ "'" -%}
-    {%- set marked_period = "'" ~ marks[1] ~ "'" -%}
-    {%- set marked_priced_at = "cast('" ~ (marks[2] or '1970-01-01') ~ "' as "
-        ~ dbt.type_timestamp() ~ ")" -%}
-{%- endif %}
+{%- set mark = settled_mark(
+    closes,
+    as_literals=execute and model.resource_type == 'model'
+        and adapter.get_relation(closes.database, closes.schema, closes.identifier) is not none
+) %}
 
 with
 
@@ -79,7 +66,7 @@ charges_after_closed_months as (
 
     select priced_charges.*
     from priced_charges
-    where priced_charges.period > {{ closed_through }}
+    where priced_charges.period > {{ mark['closed_through'] }}
 
 ),
 
@@ -89,10 +76,10 @@ unsettled_charges_of_closed_months as (
     select priced_charges.*
     from priced_charges
     where
-        priced_charges.period <= {{ closed_through }}
+        priced_charges.period <= {{ mark['closed_through'] }}
         and (
-            priced_charges.period > {{ marked_period }}
-            or priced_charges.priced_at > {{ marked_priced_at }}
+            priced_charges.period > {{ mark['period'] }}
+            or priced_charges.priced_at > {{ mark['priced_through'] }}
         )
         and not exists (
             select 1
