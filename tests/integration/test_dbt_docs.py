@@ -99,7 +99,6 @@ def test_the_docs_site_is_served_and_renders_in_chromium(
         "docs",
         "--port",
         str(port),
-        stop_seconds=20,
         BILLING_STATE_DIR=str(tmp_path / "state"),
         BILLING_DATABASE_URL=database_url,
     ) as process:
