@@ -72,6 +72,7 @@ from common import (
     database_bytes,
     dbt,
     fresh_bench,
+    issued_digest,
     last_sequence,
     month_bounds,
     next_month,
@@ -465,6 +466,7 @@ class MonthRun:
     close: CloseRun | None = None
     bare_insert_seconds: float = 0.0
     issued_event_rows: int = 0
+    issued_sha256: str = ""
     database_bytes: int = 0
 
     @property
@@ -495,6 +497,7 @@ class MonthRun:
             "close_issue_seconds": close.issue_seconds,
             "bare_insert_seconds": self.bare_insert_seconds,
             "issued_event_rows": self.issued_event_rows,
+            "issued_sha256": self.issued_sha256,
             "dbt_models": seconds_of(self.run_nodes),
             "dbt_models_incremental": seconds_of(self.incremental_nodes),
             "dbt_model_runs": {name: node.as_json() for name, node in self.run_nodes.items()},
@@ -554,6 +557,9 @@ def measure_month(
     _, run.close = timed(
         f"close of {month} through Dagster", lambda: dagster_close(bench, month, with_documents)
     )
+    issued_csv = RESULTS / f"issued-{month}-{events}-events.csv"
+    run.issued_sha256 = issued_digest(url, month, issued_csv)
+    console.print(f"issued invoices of {month}: {issued_csv}, sha256 {run.issued_sha256}")
     run.bare_insert_seconds, run.issued_event_rows = bare_insert(url)
     console.print(
         f"bare insert of the {run.issued_event_rows:,} issued event rows:"

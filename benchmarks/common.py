@@ -247,3 +247,47 @@ def dbt(arguments: list[str], url: str, month: str, target: Path) -> dict[str, M
 
 def seconds_of(nodes: dict[str, ModelRun]) -> dict[str, float]:
     return {name: node.seconds for name, node in nodes.items()}
+
+
+# --- what a close issued, for comparing two versions of the code ------------------------------
+
+
+ISSUED_INVOICES = """
+    select
+        invoices.invoice_number, invoices.tenant_id, invoices.currency, invoices.subtotal,
+        invoices.total, invoices.line_count, invoices.replaces_invoice_number,
+        lines.line_number, lines.line_type, lines.description, lines.usage_period,
+        lines.operator_id, lines.direction, lines.account_tier, lines.rule_id, lines.fee_id,
+        lines.quantity, lines.unit_price, lines.amount, lines.service_start, lines.service_end,
+        lines.period_days,
+        (
+            select count(*) from billing.issued_invoice_events as events
+            where
+                events.invoice_number = lines.invoice_number
+                and events.line_number = lines.line_number
+        ) as events_recorded
+    from billing.issued_invoices as invoices
+    inner join billing.issued_invoice_lines as lines
+        on invoices.invoice_number = lines.invoice_number
+    where invoices.period = %s
+    order by invoices.invoice_number, lines.line_number
+"""
+
+
+def issued_digest(url: str, month: str, path: Path) -> str:
+    """Write the month's issued invoices, line by line with the events each line recorded, as
+    CSV to `path`; return its sha256 (two versions of the code issued the same invoices when
+    the digests are equal)."""
+    import csv
+    import hashlib
+
+    with psycopg.connect(url) as conn:
+        cursor = conn.execute(ISSUED_INVOICES, (month,))
+        header = [column.name for column in cursor.description or []]
+        rows = cursor.fetchall()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as sink:
+        writer = csv.writer(sink)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,11 @@ class DbtResult:
     def ok(self) -> bool:
         return self.returncode == 0
 
+    @property
+    def tail(self) -> str:
+        """The last 40 lines of the output (what a failure message shows)."""
+        return "\n".join(self.output.strip().splitlines()[-40:])
+
 
 def dbt_executable() -> str:
     """The dbt of this virtual environment (also when it is not activated)."""
@@ -43,7 +49,9 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def dbt_environment(database_url: str, *, target_path: Path | None = None) -> dict[str, str]:
+def dbt_environment(
+    database_url: str, *, target_path: Path | None = None, project_dir: Path = DBT_PROJECT_DIR
+) -> dict[str, str]:
     """Environment variables that profiles.yml reads, from a database URL."""
     options = url_host_options(database_url)
     environment = {
@@ -54,7 +62,7 @@ def dbt_environment(database_url: str, *, target_path: Path | None = None) -> di
         "BILLING_DBT_DBNAME": options["dbname"],
         "BILLING_DBT_ROLE": Role.TRANSFORMER,
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
-        "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
+        "DBT_PROJECT_DIR": str(project_dir),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     if target_path is not None:
@@ -63,9 +71,10 @@ def dbt_environment(database_url: str, *, target_path: Path | None = None) -> di
     return environment
 
 
-def period_vars(period: str | None) -> list[str]:
-    """The --vars argument for a billing period 'YYYY-MM'."""
-    return ["--vars", json.dumps({"period": period})] if period else []
+def period_vars(period: str | None, extra: Mapping[str, Any] | None = None) -> list[str]:
+    """The --vars argument for a billing period 'YYYY-MM' (and any `extra` vars)."""
+    values = ({"period": period} if period else {}) | dict(extra or {})
+    return ["--vars", json.dumps(values)] if values else []
 
 
 def issue_arguments(issuer: Issuer, tax: TaxStatement) -> list[str]:
@@ -85,8 +94,7 @@ def issue_arguments(issuer: Issuer, tax: TaxStatement) -> list[str]:
 
 def _checked(result: DbtResult, arguments: list[str], check: bool) -> DbtResult:
     if check and not result.ok:
-        tail = "\n".join(result.output.strip().splitlines()[-40:])
-        raise DbtFailedError(f"dbt {' '.join(arguments)} failed:\n{tail}")
+        raise DbtFailedError(f"dbt {' '.join(arguments)} failed:\n{result.tail}")
     return result
 
 
@@ -97,13 +105,19 @@ def run_dbt(
     period: str | None = None,
     target_path: Path | None = None,
     check: bool = True,
+    variables: Mapping[str, Any] | None = None,
+    project_dir: Path = DBT_PROJECT_DIR,
 ) -> DbtResult:
-    """Run one dbt command as a subprocess against `database_url`."""
-    command = [dbt_executable(), *arguments, *period_vars(period)]
-    environment = {**os.environ, **dbt_environment(database_url, target_path=target_path)}
+    """Run one dbt command as a subprocess against `database_url` (in `project_dir`: a copy
+    of the project with other seeds, for a what-if run; `variables`: more --vars)."""
+    command = [dbt_executable(), *arguments, *period_vars(period, variables)]
+    environment = {
+        **os.environ,
+        **dbt_environment(database_url, target_path=target_path, project_dir=project_dir),
+    }
     completed = subprocess.run(
         command,
-        cwd=DBT_PROJECT_DIR,
+        cwd=project_dir,
         env=environment,
         capture_output=True,
         text=True,

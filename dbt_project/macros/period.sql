@@ -61,3 +61,10 @@
 {% macro run_started_literal() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
+
+{#- Whether a timestamp falls in the period (its UTC date from the first day, inclusive, to the
+    next period's, exclusive), as an SQL condition. -#}
+{% macro in_period(timestamp_expression) -%}
+    {{ utc_date(timestamp_expression) }} >= {{ period_start() }}
+    and {{ utc_date(timestamp_expression) }} < {{ period_end() }}
+{%- endmacro %}

@@ -29,6 +29,16 @@
     ).rows[0][0] -%}
 {%- endif %}
 
+{#- The landings read: those since the last run; in a what-if run (var events_of_period_only,
+    docs/finance-tools.md) only the period's events, since it prices one month's traffic. -#}
+{%- set landed_filters = [] -%}
+{%- if is_incremental() -%}
+{%- do landed_filters.append('stream_sequence > ' ~ staged_through) -%}
+{%- endif -%}
+{%- if var('events_of_period_only', false) -%}
+{%- do landed_filters.append(in_period('occurred_at')) -%}
+{%- endif %}
+
 with
 
 {% if is_incremental() %}
@@ -53,8 +63,8 @@ landed as (
         segments,
         occurred_at
     from {{ source('raw', 'message_charged') }}
-    {% if is_incremental() %}
-    where stream_sequence > {{ staged_through }}
+    {% if landed_filters %}
+    where {{ landed_filters | join(' and ') }}
     {% endif %}
 
 ),
