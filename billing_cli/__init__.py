@@ -33,6 +33,7 @@ def load_commands() -> None:
         services,
         tiers,
         ui,
+        verify,
         whatif,
     )
 

@@ -39,7 +39,7 @@ from billing.periods import Period
 from billing.roles import Role
 from billing.settings import Settings
 from finance.csv_rows import CsvTable, Problem, RowChecker, read_rows, refusal
-from warehouse.scratch import ScratchBuild, scratch_build
+from warehouse.scratch import ScratchBuild, empty_issued_tables, scratch_build
 from warehouse.transform import DbtFailedError
 
 NOTHING_PRICED: Final = "nothing re-priced"
@@ -168,7 +168,7 @@ def read_proposal(catalogue: Catalogue, path: Path) -> Proposal:
     return Proposal(
         catalogue,
         path,
-        _csv_bytes(table.columns, (row for _, row in rows)),
+        csv_bytes(table.columns, (row for _, row in rows)),
         {str(row[0]): line for line, row in rows},
         {value: tuple(lines) for value, lines in values.items()},
     )
@@ -180,7 +180,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _csv_bytes(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
@@ -199,7 +199,7 @@ def current_seeds(conn: psycopg.Connection[Any]) -> dict[str, bytes]:
                 sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(name)
             )
         ).fetchall()
-        seeds[name] = _csv_bytes(columns, rows)
+        seeds[name] = csv_bytes(columns, rows)
     return seeds
 
 
@@ -595,6 +595,16 @@ def _tenant_names(conn: psycopg.Connection[Any]) -> dict[str, str]:
     return {str(tenant): str(name) for tenant, name in rows}
 
 
+def _scratch(period: str) -> dict[str, Any]:
+    """A what-if build: the month's events only, against empty issued tables."""
+    return {
+        "purpose": "whatif",
+        "period": period,
+        "prepare": empty_issued_tables,
+        "variables": {"issued_schema": "{schema}", "events_of_period_only": True},
+    }
+
+
 def what_if(
     settings: Settings, owner_url: str, period: Period, proposals: Sequence[Proposal]
 ) -> WhatIfReport:
@@ -615,7 +625,7 @@ def what_if(
         by_seed = {proposal.catalogue.value: proposal for proposal in proposals}
         proposed_seeds = today | {name: proposal.content for name, proposal in by_seed.items()}
         label = period.label
-        with scratch_build(url, role, purpose="whatif", period=label, seeds=proposed_seeds) as new:
+        with scratch_build(url, role, seeds=proposed_seeds, **_scratch(label)) as new:
             new.dbt(["seed"])
             tested = new.dbt([*SEED_TESTS, "--store-failures"], check=False)
             if not tested.ok:
@@ -623,7 +633,7 @@ def what_if(
                 raise DbtFailedError(f"dbt test of the proposed catalogues failed:\n{tested.tail}")
             new.dbt(["build", "--select", *BUILD_SELECTION, *WITHOUT_TESTS, *WITHOUT_SEEDS])
             proposed_build = _read_build(conn, new)
-        with scratch_build(url, role, purpose="whatif", period=label, seeds=today) as old:
+        with scratch_build(url, role, seeds=today, **_scratch(label)) as old:
             old.dbt(["build", "--select", *BUILD_SELECTION, *WITHOUT_TESTS])
             current_build = _read_build(conn, old)
     _refuse_new_gaps(current_build, proposed_build)

@@ -7,9 +7,10 @@ that exists for one run (Finance's what-if, docs/finance-tools.md).
   (var scratch_schema, macro generate_schema_name), created by billing.create_scratch_schema
   and dropped afterwards by billing.drop_scratch_schema (migration 0025), also when the build
   fails or is interrupted.
-- The issued tables are read from empty copies in that schema (var issued_schema) and only the
-  period's events are staged (var events_of_period_only): the month is priced and invoiced as
-  if it had never been closed. raw, ref and Finance's exclusions are read, never written.
+- What the sources read is the caller's: `prepare` creates relations in the schema before
+  the build (empty copies of the issued tables for a what-if, the state a close was built
+  from for verify) and `variables` points the sources at them (vars raw_schema, ref_schema,
+  issued_schema, finance_schema). The production relations are read, never written.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,14 +51,11 @@ class ScratchBuild:
     database_url: str
     role: str | None
     period: str
+    source_variables: Mapping[str, Any]
 
     @property
     def variables(self) -> dict[str, Any]:
-        return {
-            "scratch_schema": self.schema,
-            "issued_schema": self.schema,
-            "events_of_period_only": True,
-        }
+        return {"scratch_schema": self.schema, **self.source_variables}
 
     def dbt(self, arguments: Sequence[str], *, check: bool = True) -> DbtResult:
         """One dbt command in the copy, into the scratch schema."""
@@ -88,14 +86,17 @@ def _copy_project(folder: Path, seeds: Mapping[str, bytes]) -> Path:
     return project
 
 
-def _create_schema(conn: psycopg.Connection[Any], schema: str) -> None:
-    conn.execute("select billing.create_scratch_schema(%s)", (schema,))
+def empty_issued_tables(conn: psycopg.Connection[Any], schema: str) -> None:
+    """Empty copies of the issued tables in `schema`: the month as if never closed."""
     for table in ISSUED_TABLES:
         conn.execute(
             sql.SQL("create table {}.{} (like billing.{})").format(
                 sql.Identifier(schema), sql.Identifier(table), sql.Identifier(table)
             )
         )
+
+
+Prepare = Callable[[psycopg.Connection[Any], str], None]
 
 
 @contextmanager
@@ -106,15 +107,24 @@ def scratch_build(
     purpose: str,
     period: str,
     seeds: Mapping[str, bytes],
+    prepare: Prepare,
+    variables: Mapping[str, Any],
 ) -> Iterator[ScratchBuild]:
     """A scratch schema and a project copy with `seeds` (name -> CSV bytes), removed on exit
-    whatever happened. `database_url`/`role`: how to connect as the transformer."""
+    whatever happened. `database_url`/`role`: how to connect as the transformer; `prepare`
+    creates the relations the sources read (named in `variables`, with the schema as
+    "{schema}")."""
     schema = _schema_name(purpose)
+    resolved = {
+        name: value.format(schema=schema) if isinstance(value, str) else value
+        for name, value in variables.items()
+    }
     with tempfile.TemporaryDirectory(prefix="billing-scratch-") as folder:
         project = _copy_project(Path(folder), seeds)
         with db.connect(database_url, role=role, autocommit=True) as conn:
             try:
-                _create_schema(conn, schema)
-                yield ScratchBuild(schema, project, database_url, role, period)
+                conn.execute("select billing.create_scratch_schema(%s)", (schema,))
+                prepare(conn, schema)
+                yield ScratchBuild(schema, project, database_url, role, period, resolved)
             finally:
                 conn.execute("select billing.drop_scratch_schema(%s)", (schema,))

@@ -70,6 +70,7 @@
     {%- set blockers = ref('close_blockers') -%}
     {%- set awaiting = ref('int_voids_awaiting_replacement') -%}
     {%- set billed = ref('int_billed_events') -%}
+    {%- set staged = ref('stg_raw__message_charged') -%}
     {%- set accounts = ref('stg_ref__accounts') -%}
     {%- set currencies = ref('iso_4217_currencies') -%}
     {%- set operators = ref('stg_catalogue__operators') -%}
@@ -343,31 +344,80 @@
 
     -- With the pricing state the drafts were built from (migration 0024): the mark after
     -- which int_invoiceable_charges checks priced events of closed months against the
-    -- issued events again.
-    insert into billing.period_closes (
-        period, kind, closed_at, invoice_count, event_count, priced_through
-    )
+    -- issued events again; and what billing verify recomputes the close from (migration
+    -- 0026): the rest of the state the drafts were built from, and every catalogue and
+    -- reference row they read, exactly (billing.close_inputs).
+    with recorded_close as (
+        insert into billing.period_closes (
+            period, kind, closed_at, invoice_count, event_count, priced_through,
+            through_stream_sequence, built_after_close_id, void_count, last_exclusion_id
+        )
+        select
+            '{{ label }}',
+            case when status.is_closed then 'replacement' else 'close' end,
+            now(),
+            (select count(*) from issue_plan),
+            (select coalesce(sum(event_count), 0) from issue_plan),
+            (select events.priced_through from {{ draft_events }} as events limit 1),
+            (select coalesce(max(staged.stream_sequence), 0) from {{ staged }} as staged),
+            built.last_close_id,
+            built.void_count,
+            built.last_exclusion_id
+        from (
+            select exists (
+                select 1 from billing.period_closes
+                where period = '{{ label }}' and kind = 'close'
+            ) as is_closed
+        ) as status
+        cross join {{ close_status }} as built
+        where
+            not status.is_closed
+            or exists (select 1 from issue_plan)
+            or exists (select 1 from issue_resolutions)
+        returning close_id
+    ),
+
+    {{ _close_input_rows([
+        ('pricing_rules', ref('pricing_rules'), 'rule_id'),
+        ('operator_costs', ref('operator_costs'), 'cost_id'),
+        ('tier_fees', ref('tier_fees'), 'fee_id'),
+        ('operators', ref('operators'), 'operator_id'),
+        ('iso_4217_currencies', ref('iso_4217_currencies'), 'currency'),
+        ('accounts', source('ref', 'accounts'), 'tenant_id'),
+        ('account_tiers', source('ref', 'account_tiers'), 'tenant_id, effective_from'),
+    ]) }}
+
+    insert into billing.close_inputs (close_id, input, row_count, content_sha256, rows)
     select
-        '{{ label }}',
-        case when status.is_closed then 'replacement' else 'close' end,
-        now(),
-        (select count(*) from issue_plan),
-        (select coalesce(sum(event_count), 0) from issue_plan),
-        (select events.priced_through from {{ draft_events }} as events limit 1)
-    from (
-        select exists (
-            select 1 from billing.period_closes
-            where period = '{{ label }}' and kind = 'close'
-        ) as is_closed
-    ) as status
-    where
-        not status.is_closed
-        or exists (select 1 from issue_plan)
-        or exists (select 1 from issue_resolutions);
+        recorded_close.close_id,
+        input_rows.input,
+        input_rows.row_count,
+        encode(sha256(convert_to(input_rows.rows::text, 'UTF8')), 'hex'),
+        input_rows.rows
+    from recorded_close
+    cross join input_rows
+    order by input_rows.input;
 
     commit;
     {%- endset -%}
 
     {%- do run_query(issue_sql) -%}
     {{ log('issue_invoices ' ~ label ~ ': committed', info=true) }}
+{%- endmacro %}
+
+{#- The CTE input_rows of the issue step: per (name, relation, order), the relation's rows as a
+    jsonb array in that order, and their count. -#}
+{% macro _close_input_rows(inputs) -%}
+    input_rows as (
+    {%- for name, relation, order in inputs %}
+        select
+            '{{ name }}' as input,
+            count(*) as row_count,
+            coalesce(jsonb_agg(to_jsonb(input_row) order by {{ order }}), '[]'::jsonb) as rows
+        from {{ relation }} as input_row
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+    {%- endfor %}
+    )
 {%- endmacro %}
