@@ -53,12 +53,12 @@ LINE_COLUMNS = (
     "current_amount", "proposed_quantity", "proposed_unit_price", "proposed_amount",
     "amount_delta",
 )  # fmt: skip
-HEADER = ("", "cur", "revenue now", "proposed", "Δ revenue", "Δ cost", "Δ margin")
+HEADER = ("", "cur", "revenue now", "Δ revenue", "Δ cost", "Δ margin")
 
 
 def _places(rows: Sequence[Delta]) -> int:
-    values = [value for row in rows for value in (row.current.revenue, row.proposed.revenue,
-              row.revenue_delta, row.cost_delta, row.margin_delta)]  # fmt: skip
+    values = [value for row in rows for value in (row.current.revenue, row.revenue_delta,
+              row.cost_delta, row.margin_delta)]  # fmt: skip
     return max((stored_places(value) for value in values), default=2)
 
 
@@ -72,7 +72,6 @@ def _cells(row: Delta, label: str, places: int) -> tuple[str, ...]:
         label,
         row.currency,
         format_places(row.current.revenue, places),
-        format_places(row.proposed.revenue, places),
         _signed(row.revenue_delta, places),
         _signed(row.cost_delta, places),
         _signed(row.margin_delta, places),
@@ -128,19 +127,18 @@ def _print(report: WhatIfReport) -> None:
 
 
 def _panels(rows: Sequence[Delta], what: str, measure: str) -> list[Panel]:
-    currencies = sorted({row.currency for row in rows})
-    return [
-        Panel(
-            f"{measure} delta per {what}, {currency}",
-            [
-                Bar(row.key or "(none)", getattr(row, f"{measure}_delta"))
-                for row in rows
-                if row.currency == currency
-            ],
-            f"{measure} delta ({currency})",
-        )
-        for currency in currencies
-    ]
+    """A panel per currency with a bar per tier or operator whose figure changes."""
+    panels = []
+    for currency in sorted({row.currency for row in rows}):
+        bars = [
+            Bar(row.key or "(none)", getattr(row, f"{measure}_delta"))
+            for row in rows
+            if row.currency == currency and getattr(row, f"{measure}_delta") != 0
+        ]
+        if bars:
+            panels.append(Panel(f"{measure} delta per {what}, {currency}", bars,
+                                f"{measure} delta ({currency})"))  # fmt: skip
+    return panels
 
 
 def _html(report: WhatIfReport, charts: Sequence[bytes]) -> str:
@@ -188,12 +186,12 @@ def _write(report: WhatIfReport, folder: Path) -> list[str]:
         for row in rows
     ]  # fmt: skip
     _write_csv(folder / "groups.csv", ("group", *DELTA_COLUMNS), groups)
-    charts = [
-        bar_chart_png(_panels(rows, what, measure))
+    panels = [
+        _panels(rows, what, measure)
         for rows, what in ((report.by_tier, "tier"), (report.by_operator, "operator"))
         for measure in ("revenue", "margin")
-        if rows
     ]
+    charts = [bar_chart_png(chart) for chart in panels if chart]
     (folder / "report.html").write_text(_html(report, charts), encoding="utf-8")
     return ["tenants.csv", "lines.csv", "groups.csv", "report.html"]
 
