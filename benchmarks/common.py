@@ -253,23 +253,30 @@ def seconds_of(nodes: dict[str, ModelRun]) -> dict[str, float]:
 
 
 ISSUED_INVOICES = """
+    with invoices as (
+        select * from billing.issued_invoices where period = %(month)s
+    ),
+
+    recorded as (
+        select events.invoice_number, events.line_number, count(*) as events_recorded
+        from billing.issued_invoice_events as events
+        inner join invoices on events.invoice_number = invoices.invoice_number
+        group by events.invoice_number, events.line_number
+    )
+
     select
         invoices.invoice_number, invoices.tenant_id, invoices.currency, invoices.subtotal,
         invoices.total, invoices.line_count, invoices.replaces_invoice_number,
         lines.line_number, lines.line_type, lines.description, lines.usage_period,
         lines.operator_id, lines.direction, lines.account_tier, lines.rule_id, lines.fee_id,
         lines.quantity, lines.unit_price, lines.amount, lines.service_start, lines.service_end,
-        lines.period_days,
-        (
-            select count(*) from billing.issued_invoice_events as events
-            where
-                events.invoice_number = lines.invoice_number
-                and events.line_number = lines.line_number
-        ) as events_recorded
-    from billing.issued_invoices as invoices
+        lines.period_days, coalesce(recorded.events_recorded, 0) as events_recorded
+    from invoices
     inner join billing.issued_invoice_lines as lines
         on invoices.invoice_number = lines.invoice_number
-    where invoices.period = %s
+    left join recorded
+        on lines.invoice_number = recorded.invoice_number
+        and lines.line_number = recorded.line_number
     order by invoices.invoice_number, lines.line_number
 """
 
@@ -282,7 +289,7 @@ def issued_digest(url: str, month: str, path: Path) -> str:
     import hashlib
 
     with psycopg.connect(url) as conn:
-        cursor = conn.execute(ISSUED_INVOICES, (month,))
+        cursor = conn.execute(ISSUED_INVOICES, {"month": month})
         header = [column.name for column in cursor.description or []]
         rows = cursor.fetchall()
     path.parent.mkdir(parents=True, exist_ok=True)
