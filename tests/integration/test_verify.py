@@ -93,11 +93,9 @@ def test_issued_months_verify_after_the_inputs_change_and_fail_on_a_changed_line
     assert late_lines == (1,)
     change_everything_verify_reads_from_its_records(database_url)
 
-    for month in ("2026-09", "2026-10"):
-        code, out, err = verify(database_url, month)
-        assert code == 0, (out, err)
-        assert f"{month} verifies" in out
-    code, out, _ = verify(database_url, "2026-10")
+    code, out, err = verify(database_url, "2026-10")
+    assert code == 0, (out, err)
+    assert "2026-10 verifies" in out
     assert out.count(": identical") == 2  # the close and the replacement run
     # The close: September's late event and three October ones; the replacement: the voided
     # invoice's event (the one landed after the close waits for November, as late usage).
