@@ -68,7 +68,7 @@ helm-sync:
 # children much of the time (1.3 cores busy with two workers).
 test: lint sqllint typecheck imports security tools-deploy tools-observe tools-browser
 	rm -rf .coverage-data && mkdir -p .coverage-data
-	PATH="$(CURDIR)/$(TOOLS):$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 3 --cov --cov-report= tests
+	PATH="$(CURDIR)/$(TOOLS):$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 3 --durations=20 --cov --cov-report= tests
 	$(BIN)/python scripts/coverage_gate.py
 
 # Prometheus and promtool (Debian's package) into .tools/bin: the alert rules' unit tests and
