@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,21 +49,24 @@ def billing_server(
     shell's environment and the given variables; on exit stop it as Ctrl-C does (SIGINT to
     the group), then kill the group if it has not stopped within `stop_seconds`: long enough
     for a loaded machine, since a killed process loses its coverage data (make test's
-    coverage gate then fails although every test passed)."""
-    process = subprocess.Popen(
-        [BILLING, *arguments],
-        env={**os.environ, **subprocess_environment(), **environment},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        yield process
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
+    coverage gate then fails although every test passed). Its output goes to a temporary
+    file, never a pipe: a pipe nobody reads fills up (`billing ui` logs a lot), and then the
+    server blocks on a write and cannot stop."""
+    with tempfile.TemporaryFile(mode="w+") as output:
+        process = subprocess.Popen(
+            [BILLING, *arguments],
+            env={**os.environ, **subprocess_environment(), **environment},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         try:
-            process.wait(timeout=stop_seconds)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+            yield process
+        finally:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=stop_seconds)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
