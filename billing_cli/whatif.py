@@ -28,6 +28,7 @@ from finance.whatif import (
     Delta,
     Proposal,
     WhatIfReport,
+    delta_record,
     line_record,
     read_proposal,
     what_if,
@@ -79,19 +80,7 @@ def _cells(row: Delta, label: str, places: int) -> tuple[str, ...]:
 
 
 def _delta_record(row: Delta, names: Mapping[str, str] | None = None) -> dict[str, Any]:
-    record = {
-        "key": row.key,
-        "currency": row.currency,
-        "current_revenue": str(row.current.revenue),
-        "proposed_revenue": str(row.proposed.revenue),
-        "revenue_delta": str(row.revenue_delta),
-        "current_cost": str(row.current.cost),
-        "proposed_cost": str(row.proposed.cost),
-        "cost_delta": str(row.cost_delta),
-        "current_margin": str(row.current.margin),
-        "proposed_margin": str(row.proposed.margin),
-        "margin_delta": str(row.margin_delta),
-    }
+    record = delta_record(row)
     if names is not None:
         record["name"] = names.get(row.key, "")
     return record

@@ -365,30 +365,32 @@ class WhatIfReport:
     known_gaps: int = 0
 
     def as_json(self) -> dict[str, Any]:
-        def delta(row: Delta) -> dict[str, Any]:
-            return {
-                "key": row.key,
-                "currency": row.currency,
-                "current_revenue": str(row.current.revenue),
-                "proposed_revenue": str(row.proposed.revenue),
-                "revenue_delta": str(row.revenue_delta),
-                "current_cost": str(row.current.cost),
-                "proposed_cost": str(row.proposed.cost),
-                "cost_delta": str(row.cost_delta),
-                "current_margin": str(row.current.margin),
-                "proposed_margin": str(row.proposed.margin),
-                "margin_delta": str(row.margin_delta),
-            }
-
         return {
             "period": self.period,
             "proposed": list(self.proposed),
-            "tenants": [delta(row) for row in self.tenants],
-            "totals": [delta(row) for row in self.totals],
-            "by_tier": [delta(row) for row in self.by_tier],
-            "by_operator": [delta(row) for row in self.by_operator],
+            "tenants": [delta_record(row) for row in self.tenants],
+            "totals": [delta_record(row) for row in self.totals],
+            "by_tier": [delta_record(row) for row in self.by_tier],
+            "by_operator": [delta_record(row) for row in self.by_operator],
             "lines": [line_record(change) for change in self.lines],
         }
+
+
+def delta_record(row: Delta) -> dict[str, Any]:
+    """A tenant's, group's or total's figures with exact decimal strings (CSV and JSON)."""
+    return {
+        "key": row.key,
+        "currency": row.currency,
+        "current_revenue": str(row.current.revenue),
+        "proposed_revenue": str(row.proposed.revenue),
+        "revenue_delta": str(row.revenue_delta),
+        "current_cost": str(row.current.cost),
+        "proposed_cost": str(row.proposed.cost),
+        "cost_delta": str(row.cost_delta),
+        "current_margin": str(row.current.margin),
+        "proposed_margin": str(row.proposed.margin),
+        "margin_delta": str(row.margin_delta),
+    }
 
 
 def line_record(change: LineChange) -> dict[str, Any]:
@@ -649,6 +651,7 @@ __all__ = [
     "Proposal",
     "WhatIfRefusedError",
     "WhatIfReport",
+    "delta_record",
     "line_record",
     "read_proposal",
     "what_if",
